@@ -1,0 +1,49 @@
+# Two commands set everything up: `make docs` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The newest Python 3.11+ on this machine, pyenv's versions included. Override: make PYTHON=...
+PYTHON ?= $(shell scripts/find-python)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: help install system-deps test docs build lock clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found; install one or run make PYTHON=/path/to/python3" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip check
+	@touch $@
+
+install: $(STAMP)  ## Create .venv with the pinned packages
+
+system-deps:  ## Install redis-server, Chromium and Node.js from Debian's packages if missing
+	@scripts/ensure-system-deps
+
+test: install system-deps  ## Run every test (starts its own Redis; REDIS_URL=... to use yours)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+build: install  ## Build the site into site/ (strict)
+	$(BIN)/mkdocs build --strict
+
+docs: install  ## Build the site and serve it on http://127.0.0.1:8000
+	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
+
+lock:  ## Re-pin requirements.lock from pyproject.toml (needs network access to PyPI)
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found" >&2; exit 1; }
+	$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv
+	.venv-lock/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	  --generate-hashes --quiet -o requirements.lock
+	rm -rf .venv-lock
+
+clean:  ## Remove the virtual environment and build output
+	rm -rf $(VENV) site .cache test-artifacts

@@ -1,0 +1,1 @@
+"""The two smallest examples: one signed token, one server-side session."""

@@ -1,0 +1,132 @@
+"""Shared fixtures: a real Redis for every test that needs one.
+
+Without ``REDIS_URL`` the session starts a private ``redis-server`` (pytest-redis) on a free
+loopback port with its data in a temporary folder, and stops it at the end. With
+``REDIS_URL`` set, tests use that server instead; every test gets a unique key prefix and
+deletes only the keys under it, so a shared server is never flushed.
+
+Fixtures for tests:
+
+``redis_url``        URL of the server this session uses.
+``redis_client``     a ``redis.Redis`` connected to it (bytes responses).
+``key_prefix``       a unique prefix for this test's keys, removed afterwards.
+``private_redis``    a fresh ``redis-server`` for this test alone, which the test may stop
+                     and start again (fault tests); always private, even with ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import port_for
+import pytest
+import redis
+from pytest_redis import factories
+from pytest_redis.executor import RedisExecutor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        pytest.fail(
+            "redis-server is not installed. Run `make test` (it installs Debian's redis-server "
+            "as root), install it yourself (`apt-get install redis-server`), or point REDIS_URL "
+            "at a running server.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    _redis_server_binary()
+    executor: RedisExecutor = request.getfixturevalue("_private_redis_proc")
+    return f"redis://{executor.host}:{executor.port}/0"
+
+
+_private_redis_proc = factories.redis_proc(
+    executable=shutil.which("redis-server") or "redis-server", host="127.0.0.1", port=None
+)
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        # Keys with a hash tag keep the tag after the prefix, so one pattern finds them all.
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        keys += list(client.scan_iter(match=f"{{{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisExecutor]:
+    """A redis-server of this test's own; ``.stop()`` and ``.start()`` simulate an outage."""
+    executor = RedisExecutor(
+        executable=_redis_server_binary(),
+        databases=1,
+        redis_timeout=5,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=port_for.get_port(None),
+        datadir=tmp_path,
+        startup_timeout=30,
+    )
+    with executor:
+        yield executor
+
+
+@pytest.fixture
+def snippet_env(monkeypatch: pytest.MonkeyPatch, redis_url: str, key_prefix: str) -> None:
+    """The environment a reader sets before running a snippet file."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_KEY_PREFIX", key_prefix)
+    monkeypatch.setenv("JWT_SECRET", secrets.token_urlsafe(48))
+
+
+class RoundTripCounter:
+    """Counts the requests a client sends to Redis (a pipeline or script call is one)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def counting_redis(redis_url: str) -> Iterator[tuple[redis.Redis, RoundTripCounter]]:
+    """A client whose every round trip to the server is counted in ``counter.count``."""
+    counter = RoundTripCounter()
+
+    class CountingConnection(redis.Connection):
+        def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+            counter.count += 1
+            return super().send_packed_command(command, check_health)
+
+    pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
+    client = redis.Redis(connection_pool=pool)
+    client.ping()  # connect (HELLO/AUTH/SELECT) before the test starts counting
+    counter.count = 0
+    yield client, counter
+    client.close()
+    pool.disconnect()

@@ -1,0 +1,32 @@
+"""What several test modules need to know about the repository's layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+SNIPPET_TESTS = ROOT / "tests" / "snippets"
+MARKDOWN_FILES = sorted([*DOCS.rglob("*.md"), ROOT / "README.md"])
+
+# `--8<-- "snippets/a/b.py:section"` inside a fenced block.
+INCLUDE = re.compile(r'^\s*--8<-- "(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$', re.M)
+
+
+def snippet_files() -> list[Path]:
+    """Every module of the snippet package that holds code (package markers excluded)."""
+    return sorted(p for p in SNIPPETS.rglob("*.py") if p.name != "__init__.py")
+
+
+def behaviour_test_for(snippet: Path) -> Path:
+    rel = snippet.relative_to(SNIPPETS)
+    return SNIPPET_TESTS / rel.parent / f"test_{rel.name}"
+
+
+def sections_in(snippet: Path) -> set[str]:
+    text = snippet.read_text()
+    starts = set(re.findall(r"# --8<-- \[start:([\w-]+)\]", text))
+    ends = set(re.findall(r"# --8<-- \[end:([\w-]+)\]", text))
+    return starts & ends

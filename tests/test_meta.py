@@ -1,0 +1,127 @@
+"""The promises that hold the site together, checked on every run.
+
+- every fence in docs/ and README.md is an include of a snippet section that exists, or an inline
+  Python example that tests/test_docs.py runs, or a short non-Python fence of an allowed kind;
+- every snippet file is included by at least one page;
+- every snippet file has a behaviour test at the mirrored path;
+- only the named fences may skip testing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    INCLUDE,
+    MARKDOWN_FILES,
+    ROOT,
+    behaviour_test_for,
+    sections_in,
+    snippet_files,
+)
+
+# Fence languages that are not Python code a reader copies into a service: shell commands to
+# set up and run this project, and plain output.
+NON_PYTHON_FENCES = {"bash", "text"}
+# Inline Python fences that may be skipped, by file and first line, each with its reason.
+ALLOWED_SKIPS: dict[tuple[str, str], str] = {}
+
+FENCE = re.compile(
+    r"^(?P<indent> *)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)\s*$",
+    re.M | re.S,
+)
+
+
+def _fences(path: Path) -> list[tuple[int, str, str]]:
+    text = path.read_text()
+    return [
+        (text[: m.start()].count("\n") + 1, m["info"].strip(), m["body"])
+        for m in FENCE.finditer(text)
+    ]
+
+
+def _all_fences() -> list[tuple[Path, int, str, str]]:
+    return [(path, *fence) for path in MARKDOWN_FILES for fence in _fences(path)]
+
+
+def _includes() -> list[tuple[Path, int, str, str | None]]:
+    found = []
+    for path, line, _, body in _all_fences():
+        for m in INCLUDE.finditer(body):
+            found.append((path, line, m["path"], m["section"]))
+    return found
+
+
+def test_markdown_files_found() -> None:
+    assert (ROOT / "README.md") in MARKDOWN_FILES
+    assert len(MARKDOWN_FILES) > 5
+    assert _all_fences(), "no fences found: the fence pattern is broken"
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "info", "body"), _all_fences(), ids=lambda v: str(v)[:40]
+)
+def test_every_fence_is_tested(path: Path, line: int, info: str, body: str) -> None:
+    where = f"{path.relative_to(ROOT)}:{line}"
+    language = info.lstrip("{.").split()[0] if info else ""
+    if INCLUDE.search(body):
+        stray = [ln for ln in body.splitlines() if ln.strip() and not INCLUDE.match(ln)]
+        assert not stray, f"{where}: an include fence must hold includes only, found {stray}"
+        return
+    if language in NON_PYTHON_FENCES:
+        return
+    assert language in {"python", "py"}, (
+        f"{where}: fence language {language!r} is neither Python (tested), an include, nor one "
+        f"of {sorted(NON_PYTHON_FENCES)}"
+    )
+    assert "pycon" not in info and ">>>" not in body, f"{where}: no pycon/>>> fences"
+    if "skip" in info:
+        first = body.strip().splitlines()[0]
+        key = (str(path.relative_to(ROOT)), first)
+        assert key in ALLOWED_SKIPS, f"{where}: skipped fence not in ALLOWED_SKIPS: {key}"
+
+
+@pytest.mark.parametrize(("path", "line", "target", "section"), _includes(), ids=str)
+def test_include_points_at_a_tested_section(
+    path: Path, line: int, target: str, section: str | None
+) -> None:
+    where = f"{path.relative_to(ROOT)}:{line}"
+    file = ROOT / target
+    assert file.is_file(), f"{where}: includes missing file {target}"
+    assert file.resolve().is_relative_to(ROOT / "snippets"), f"{where}: {target} is not a snippet"
+    if section is not None:
+        assert section in sections_in(file), f"{where}: {target} has no section {section!r}"
+
+
+def test_every_snippet_file_is_included_by_a_page() -> None:
+    included = {(ROOT / target).resolve() for _, _, target, _ in _includes()}
+    orphans = [str(p.relative_to(ROOT)) for p in snippet_files() if p.resolve() not in included]
+    assert not orphans, f"snippet files no page includes: {orphans}"
+
+
+def test_every_snippet_file_has_a_behaviour_test() -> None:
+    missing = [
+        str(behaviour_test_for(p).relative_to(ROOT))
+        for p in snippet_files()
+        if not behaviour_test_for(p).is_file()
+    ]
+    assert not missing, f"snippet files without a behaviour test, expected: {missing}"
+
+
+def test_every_section_marker_is_closed() -> None:
+    for path in snippet_files():
+        text = path.read_text()
+        starts = re.findall(r"# --8<-- \[start:([\w-]+)\]", text)
+        ends = re.findall(r"# --8<-- \[end:([\w-]+)\]", text)
+        assert sorted(starts) == sorted(ends), f"{path}: unbalanced section markers"
+        assert len(starts) == len(set(starts)), f"{path}: a section name is used twice"
+
+
+def test_no_module_shadows_a_library() -> None:
+    shadowing = {"jwt", "redis", "json", "secrets", "hashlib", "fastapi", "cryptography"}
+    names = {p.stem for p in (ROOT / "snippets").rglob("*.py")}
+    names |= {p.name for p in (ROOT / "snippets").rglob("*") if p.is_dir()}
+    assert not names & shadowing

@@ -1,0 +1,164 @@
+"""The site as a reader meets it: a strict build with MkDocs and with Zensical, then every
+page opened in a real Chromium (Debian's, driven by Playwright) from a server on 127.0.0.1.
+
+A page fails on any console error, any uncaught exception, any failed request and any request
+to a host other than 127.0.0.1 (such requests are blocked and reported, never sent).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.helpers import ROOT
+from tests.site_server import BIN, build_site, serve
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    result = build_site(site)
+    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+    return site
+
+
+def test_strict_build_has_every_page(built_site: Path) -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["strict"] is True
+    pages = [next(iter(item.values())) for item in config["nav"]]
+    for page in pages:
+        out = "index.html" if page == "index.md" else f"{page.removesuffix('.md')}/index.html"
+        assert (built_site / out).is_file(), out
+    reference = (built_site / "reference" / "index.html").read_text()
+    assert "issue_token" in reference and "read_session" in reference
+
+
+def test_zensical_builds_the_same_config(tmp_path: Path) -> None:
+    """Zensical (Material's successor) must build the unchanged mkdocs.yml."""
+    # A copy of the project's docs, snippets and unchanged config: Zensical writes its output
+    # and cache beside the config, and the tests leave the work tree as they found it.
+    project = tmp_path / "project"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("docs", "snippets"):
+        shutil.copytree(ROOT / folder, project / folder, ignore=ignore)
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    site = project / "site"
+    result = subprocess.run(
+        [BIN / "zensical", "build", "--strict", "--config-file", project / "mkdocs.yml"],
+        cwd=project, capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, f"zensical build failed:\n{result.stdout}\n{result.stderr}"
+    assert "issue_token" in (site / "reference" / "index.html").read_text()
+    assert "Signature verification failed" in (site / "quickstart" / "index.html").read_text()
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail(
+            "Chromium is not installed. Run `make test` (it installs Debian's chromium as root) "
+            "or `apt-get install chromium`.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path) -> Iterator[str]:
+    with serve(built_site) as url:
+        yield url
+
+
+class PageWatch:
+    """Records what a page did wrong: console errors, exceptions, failed or foreign requests."""
+
+    def __init__(self, page: Page) -> None:
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {exc}"))
+        page.on("requestfailed", self._failed)
+        page.context.route("**/*", self._route)
+
+    def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
+        if msg.type == "error":
+            self.problems.append(f"console error: {msg.text}")
+
+    def _failed(self, request) -> None:  # type: ignore[no-untyped-def]
+        if not request.url.startswith(("data:", "blob:")):
+            self.problems.append(f"failed request: {request.url} ({request.failure})")
+
+    def _route(self, route) -> None:  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.problems.append(f"request to another host: {url}")
+            route.abort()
+
+
+def site_pages(site: Path) -> list[str]:
+    return sorted(
+        str(p.parent.relative_to(site)) + "/" if p.parent != site else ""
+        for p in site.rglob("index.html")
+        if "assets" not in p.parts
+    )
+
+
+def test_every_page_loads_cleanly(browser: Browser, built_site: Path, site_url: str) -> None:
+    pages = site_pages(built_site)
+    assert len(pages) >= 10
+    failures = {}
+    for color_scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=color_scheme)
+        for rel in pages:
+            page = context.new_page()
+            watch = PageWatch(page)
+            response = page.goto(site_url + rel, wait_until="networkidle")
+            assert response is not None and response.ok, rel
+            assert page.locator("h1").count() >= 1, rel
+            if watch.problems:
+                failures[f"{color_scheme}:{rel or 'index'}"] = watch.problems
+            page.close()
+        context.close()
+    assert not failures, failures
+
+
+def test_search_finds_a_word_on_a_page(browser: Browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    watch = PageWatch(page)
+    page.goto(site_url, wait_until="networkidle")
+    page.keyboard.press("/")  # Material's shortcut to focus the search box
+    page.keyboard.type("CSPRNG")  # a word found only in the quick start's session snippet
+    result = page.locator(".md-search-result__list a").first
+    result.wait_for(timeout=10_000)
+    assert "/quickstart/" in (result.get_attribute("href") or "")
+    assert not watch.problems, watch.problems
+    context.close()
