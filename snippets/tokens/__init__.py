@@ -1,0 +1,1 @@
+"""Stateless access tokens: issue, verify, publish keys, and the pitfalls to avoid."""
