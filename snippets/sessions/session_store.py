@@ -1,0 +1,482 @@
+"""A server-side session store on Redis with idle and absolute timeouts.
+
+The client receives a random 256-bit session ID once. Redis only ever sees the SHA-256 of that
+ID, so a key listing or a dump of Redis holds no ID anyone could send back. Each session is a
+Redis hash holding the user, the data (JSON) and three times in milliseconds: when it was
+created, its absolute deadline (never moves) and its idle deadline (moves on every use, but
+never past the absolute one). Expiry is decided by comparing those deadlines with the store's
+clock, passed into a Lua script; Redis TTLs only clean up behind it.
+
+Every user also has an index, a sorted set of the hashed IDs of their sessions scored by
+absolute deadline, which makes "list my sessions" and "log out everywhere" possible.
+
+Run it against a Redis server of your choice::
+
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m snippets.sessions.session_store
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+IDLE_TIMEOUT_SECONDS = 30 * 60
+ABSOLUTE_TIMEOUT_SECONDS = 8 * 60 * 60
+MAX_USER_ID_LENGTH = 256
+# secrets.token_urlsafe(32): 32 random bytes as 43 base64url characters, no padding.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+# --8<-- [start:client]
+def connect(url: str) -> redis.Redis:
+    """Open a Redis client that gives up quickly instead of hanging a request.
+
+    Args:
+        url: A ``redis://`` or ``rediss://`` URL.
+
+    Returns:
+        A client whose calls fail within about a second when Redis is down or stuck.
+    """
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=0.25,  # a dead host fails fast...
+        socket_timeout=0.25,  # ...and so does a stuck one
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2),
+        health_check_interval=30,
+    )
+# --8<-- [end:client]
+
+
+# --8<-- [start:errors]
+class SessionStoreUnavailable(Exception):
+    """Redis could not be reached or did not answer in time.
+
+    Raised instead of ``redis.RedisError`` by every method of `RedisSessionStore`. No session
+    is ever valid while this is raised: answer ``503 Service Unavailable``, not ``200``, and
+    never fall back to trusting the cookie. The next call tries Redis again, so service comes
+    back by itself as soon as Redis does.
+    """
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
+# --8<-- [end:errors]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live session as the store sees it.
+
+    Attributes:
+        user_id: The user the session belongs to.
+        data: What the application stored in it.
+        handle: The SHA-256 of the session ID in hex: safe to show and log, useless as a
+            cookie.
+        created_at: Creation time, seconds since the epoch.
+        expires_at: The absolute deadline, which never moves.
+        idle_expires_at: The idle deadline, pushed forward by each use (never past
+            ``expires_at``).
+    """
+
+    user_id: str
+    data: dict[str, Any]
+    handle: str
+    created_at: float
+    expires_at: float
+    idle_expires_at: float
+
+
+# --8<-- [start:scripts]
+# KEYS: session, user index. ARGV: now, idle deadline, absolute deadline (ms), user, data, handle.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'user', ARGV[4], 'data', ARGV[5],
+           'created', ARGV[1], 'abs_exp', ARGV[3], 'idle_exp', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], idle - now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], abs, ARGV[6])
+redis.call('PEXPIRE', KEYS[2], abs - now, 'NX')
+redis.call('PEXPIRE', KEYS[2], abs - now, 'GT')
+return 1
+"""
+
+# KEYS: session. ARGV: now (ms), idle timeout (ms). Returns the record, or nil.
+_VALIDATE = """
+local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
+if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
+local now, abs = tonumber(ARGV[1]), tonumber(r[4])
+if now >= abs or now >= tonumber(r[5]) then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+local idle = math.min(now + tonumber(ARGV[2]), abs)
+r[5] = string.format('%d', idle)
+redis.call('HSET', KEYS[1], 'idle_exp', r[5])
+redis.call('PEXPIRE', KEYS[1], idle - now)
+return r
+"""
+
+# KEYS: old session, new session, user index.
+# ARGV: now, idle timeout (ms), user, old handle, new handle, '1' to replace data, data.
+_ROTATE = """
+local r = redis.call('HMGET', KEYS[1], 'user', 'abs_exp', 'idle_exp')
+if r[1] ~= ARGV[3] or not (r[2] and r[3]) then return 0 end
+local now, abs = tonumber(ARGV[1]), tonumber(r[2])
+if now >= abs or now >= tonumber(r[3]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local idle = math.min(now + tonumber(ARGV[2]), abs)
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'idle_exp', string.format('%d', idle))
+if ARGV[6] == '1' then redis.call('HSET', KEYS[2], 'data', ARGV[7]) end
+redis.call('PEXPIRE', KEYS[2], idle - now)
+redis.call('ZREM', KEYS[3], ARGV[4])
+redis.call('ZADD', KEYS[3], abs, ARGV[5])
+return 1
+"""
+
+# KEYS: session, user index. ARGV: user, handle.
+_DESTROY = """
+if redis.call('HGET', KEYS[1], 'user') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+# --8<-- [end:scripts]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSessionStore:
+    """Sessions in Redis: create, validate, rotate, destroy, destroy all, list.
+
+    Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow, and
+    nothing else for bad input: a malformed, unknown or expired ID is simply not a session.
+
+    Args:
+        client: A redis-py client (bytes or decoded responses); see `connect`.
+        prefix: Put in front of every key this store writes.
+        idle_timeout: Seconds without use after which a session ends.
+        absolute_timeout: Seconds after creation after which a session ends, used or not.
+        now: The clock, seconds since the epoch. Tests pass their own.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "",
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        absolute_timeout: float = ABSOLUTE_TIMEOUT_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        if not 0 < idle_timeout <= absolute_timeout:
+            raise ValueError("need 0 < idle_timeout <= absolute_timeout")
+        self._r = client
+        self._prefix = prefix
+        self._idle_ms = int(idle_timeout * 1000)
+        self._absolute_ms = int(absolute_timeout * 1000)
+        self._now = now
+        # register_script runs EVALSHA and loads the script only if Redis lacks it.
+        self._create = client.register_script(_CREATE)
+        self._validate = client.register_script(_VALIDATE)
+        self._rotate = client.register_script(_ROTATE)
+        self._destroy = client.register_script(_DESTROY)
+
+    # --8<-- [start:keys]
+    def _handle(self, session_id: str) -> str:
+        return hashlib.sha256(session_id.encode()).hexdigest()
+
+    def _session_key(self, handle: str) -> str:
+        return f"{self._prefix}session:{handle}"
+
+    def _index_key(self, user_id: str) -> str:
+        return f"{self._prefix}user:{user_id}:sessions"
+    # --8<-- [end:keys]
+
+    def _now_ms(self) -> int:
+        return int(self._now() * 1000)
+
+    @staticmethod
+    def _check_user_id(user_id: str) -> None:
+        if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+            raise ValueError(f"user_id must be a str of 1 to {MAX_USER_ID_LENGTH} characters")
+
+    # --8<-- [start:create]
+    def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
+        """Start a session for ``user_id`` and return its new ID, to be sent once.
+
+        Always a fresh ID from ``secrets``: never reuse an ID the client sent (that would let
+        an attacker fix the victim's session ID before login).
+
+        Args:
+            user_id: Whose session this is.
+            data: JSON-serialisable data kept on the server.
+
+        Returns:
+            The session ID (43 characters) for the cookie.
+        """
+        self._check_user_id(user_id)
+        payload = json.dumps(dict(data or {}), separators=(",", ":"))
+        now = self._now_ms()
+        absolute = now + self._absolute_ms
+        idle = min(now + self._idle_ms, absolute)
+        with _store_errors():
+            for _ in range(3):  # a clash of 256-bit IDs will not happen; never overwrite one
+                session_id = secrets.token_urlsafe(32)
+                handle = self._handle(session_id)
+                keys = [self._session_key(handle), self._index_key(user_id)]
+                if self._create(keys, [now, idle, absolute, user_id, payload, handle]):
+                    return session_id
+        raise RuntimeError("could not find an unused session ID")
+    # --8<-- [end:create]
+
+    # --8<-- [start:validate]
+    def validate(self, session_id: object) -> Session | None:
+        """Return the live session for ``session_id``, sliding its idle deadline.
+
+        One round trip to Redis, and none at all for a malformed ID.
+
+        Args:
+            session_id: The untrusted value from the cookie.
+
+        Returns:
+            The session, or None if the ID is malformed, unknown or expired.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer; the session is not valid.
+        """
+        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+            return None  # never send attacker-shaped input to Redis
+        handle = self._handle(session_id)
+        with _store_errors():
+            record = self._validate([self._session_key(handle)], [self._now_ms(), self._idle_ms])
+        if record is None:
+            return None
+        user, data, created, absolute, idle = (_text(v) for v in record)
+        return Session(
+            user_id=user,
+            data=json.loads(data),
+            handle=handle,
+            created_at=int(created) / 1000,
+            expires_at=int(absolute) / 1000,
+            idle_expires_at=int(idle) / 1000,
+        )
+    # --8<-- [end:validate]
+
+    # --8<-- [start:rotate]
+    def rotate(self, session_id: object, data: Mapping[str, Any] | None = None) -> str | None:
+        """Move a live session to a new ID; the old ID stops working at once.
+
+        Call it when privileges change (step-up, role change) and whenever a session that
+        existed before login becomes a logged-in one. The data, the user and the absolute
+        deadline carry over; the idle deadline restarts.
+
+        Args:
+            session_id: The current, untrusted ID.
+            data: If given, replaces the session's data in the same atomic step.
+
+        Returns:
+            The new ID for the cookie, or None if ``session_id`` is not a live session.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer.
+        """
+        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+            return None
+        old = self._handle(session_id)
+        replace = "0" if data is None else "1"
+        payload = "" if data is None else json.dumps(dict(data), separators=(",", ":"))
+        with _store_errors():
+            user = self._r.hget(self._session_key(old), "user")
+            if user is None:
+                return None
+            user_id = _text(user)
+            for _ in range(3):
+                new_id = secrets.token_urlsafe(32)
+                new = self._handle(new_id)
+                keys = [self._session_key(old), self._session_key(new), self._index_key(user_id)]
+                args = [self._now_ms(), self._idle_ms, user_id, old, new, replace, payload]
+                done = self._rotate(keys, args)
+                if done == 1:
+                    return new_id
+                if done == 0:
+                    return None
+        raise RuntimeError("could not find an unused session ID")
+    # --8<-- [end:rotate]
+
+    # --8<-- [start:destroy]
+    def destroy(self, session_id: object) -> bool:
+        """End one session (logout). The ID is worthless from this call on.
+
+        Args:
+            session_id: The untrusted ID from the cookie.
+
+        Returns:
+            True if a session was ended, False if there was none.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer; the session may still be live.
+        """
+        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+            return False
+        handle = self._handle(session_id)
+        key = self._session_key(handle)
+        with _store_errors():
+            user = self._r.hget(key, "user")
+            if user is None:
+                return False
+            user_id = _text(user)
+            return bool(self._destroy([key, self._index_key(user_id)], [user_id, handle]))
+    # --8<-- [end:destroy]
+
+    # --8<-- [start:destroy_all]
+    def destroy_all(self, user_id: str) -> int:
+        """End every session of ``user_id`` (password change, "log out everywhere").
+
+        Atomic against concurrent creates and rotations of the same user: the index is
+        watched, and the deletion retried if it changed while being read.
+
+        Args:
+            user_id: Whose sessions to end. Other users' sessions are not touched.
+
+        Returns:
+            How many live session records were deleted.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer; the sessions may still be live.
+        """
+        self._check_user_id(user_id)
+        index = self._index_key(user_id)
+
+        def end_all(pipe: redis.client.Pipeline) -> int:
+            handles = [_text(h) for h in pipe.zrange(index, 0, -1)]
+            pipe.multi()
+            for handle in handles:
+                pipe.delete(self._session_key(handle))
+            pipe.delete(index)
+            return sum(pipe.execute()[:-1])
+
+        with _store_errors():
+            return self._r.transaction(end_all, index, value_from_callable=True)
+    # --8<-- [end:destroy_all]
+
+    # --8<-- [start:list_sessions]
+    def list_sessions(self, user_id: str) -> list[Session]:
+        """List the live sessions of ``user_id``, oldest first, pruning dead index entries.
+
+        Args:
+            user_id: Whose sessions to list.
+
+        Returns:
+            One `Session` per live session. Its ``handle`` identifies it without being usable
+            as a session ID.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer.
+        """
+        self._check_user_id(user_id)
+        index = self._index_key(user_id)
+        now = self._now_ms()
+        fields = ("data", "created", "abs_exp", "idle_exp")
+        with _store_errors():
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zremrangebyscore(index, "-inf", now)
+            pipe.zrange(index, 0, -1)
+            handles = [_text(h) for h in pipe.execute()[1]]
+            pipe = self._r.pipeline(transaction=False)
+            for handle in handles:
+                pipe.hmget(self._session_key(handle), fields)
+            records = pipe.execute() if handles else []
+            live, dead = [], []
+            for handle, values in zip(handles, records, strict=True):
+                if None in values or now >= min(int(values[2]), int(values[3])):
+                    dead.append(handle)
+                    continue
+                data, created, absolute, idle = (_text(v) for v in values)
+                live.append(
+                    Session(user_id, json.loads(data), handle, int(created) / 1000,
+                            int(absolute) / 1000, int(idle) / 1000)
+                )
+            if dead:  # gone or past a deadline: neither comes back, so removal is safe
+                pipe = self._r.pipeline(transaction=True)
+                pipe.delete(*(self._session_key(h) for h in dead))
+                pipe.zrem(index, *dead)
+                pipe.execute()
+        return sorted(live, key=lambda s: s.created_at)
+    # --8<-- [end:list_sessions]
+
+
+def main() -> None:
+    r = connect(os.environ["REDIS_URL"])
+    prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
+    clock = [1_700_000_000.0]  # a clock the demo can move; production uses time.time
+    # --8<-- [start:demo]
+    store = RedisSessionStore(r, prefix=prefix, now=lambda: clock[0])
+    laptop = store.create("alice", {"role": "reader"})
+    phone = store.create("alice", {"role": "reader"})
+    bob = store.create("bob", {"role": "reader"})
+    print(len(laptop), store.validate(laptop).user_id)
+    #> 43 alice
+    print(store.validate("forged-or-truncated"))
+    #> None
+    print(len(store.list_sessions("alice")))
+    #> 2
+    # --8<-- [end:demo]
+    # --8<-- [start:demo_rotate]
+    admin = store.rotate(laptop, {"role": "admin"})  # privilege change: new ID, same session
+    print(store.validate(laptop), store.validate(admin).data)
+    #> None {'role': 'admin'}
+    # --8<-- [end:demo_rotate]
+    # --8<-- [start:demo_logout]
+    print(store.destroy(admin), store.validate(admin))  # logout: the ID is dead at once
+    #> True None
+    store.create("alice")
+    print(store.destroy_all("alice"))  # password change: every device logged out
+    #> 2
+    print(store.validate(phone), store.validate(bob).user_id)
+    #> None bob
+    # --8<-- [end:demo_logout]
+    # --8<-- [start:demo_timeouts]
+    session_id = store.create("carol")
+    accepted = 0
+    for _ in range(16):  # in use every 29 minutes: the idle deadline keeps sliding...
+        clock[0] += 29 * 60
+        accepted += store.validate(session_id) is not None
+    print(accepted)
+    #> 16
+    clock[0] += 29 * 60  # ...until 8 hours after login, when the absolute deadline hits
+    print(store.validate(session_id))
+    #> None
+    idle_id = store.create("carol")
+    clock[0] += 31 * 60  # 31 minutes without a request
+    print(store.validate(idle_id))
+    #> None
+    # --8<-- [end:demo_timeouts]
+    store.destroy_all("bob")
+
+
+if __name__ == "__main__":
+    main()
