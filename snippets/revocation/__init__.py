@@ -1,0 +1,1 @@
+"""Logging out with JWTs: a blocklist, a per-user cut-off, rotating refresh tokens, short expiry."""

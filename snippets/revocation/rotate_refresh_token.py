@@ -1,0 +1,274 @@
+"""Opaque refresh tokens that rotate on every use, with reuse detection by family.
+
+A refresh token is ``<family_id>.<secret>``: 128 random bits naming the family (the chain of
+tokens that descend from one login) and 256 random bits of secret. Redis stores only the
+SHA-256 of each secret. Every use retires the presented token and returns a new one in the same
+family; presenting a retired token revokes the whole family, so the thief and the victim are
+both logged out and every descendant is refused. Rotation is one Lua script: one round trip,
+atomic, so of many concurrent uses of one token exactly one succeeds.
+
+All keys of a family share the hash tag ``{rf:<family_id>}`` (one Redis Cluster slot) and reach
+the script through ``KEYS``; the time reaches it through ``ARGV`` from a ``now`` callable.
+
+Run it against a Redis server of your choice::
+
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m snippets.revocation.rotate_refresh_token
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from snippets.revocation.revoke_access_token import (
+    RevocationUnavailable,
+    TokenRefused,
+    connect,
+    user_tag,
+)
+
+REFRESH_LIFETIME = 7 * 24 * 3600  # a refresh token unused for a week expires
+FAMILY_LIFETIME = 30 * 24 * 3600  # a login lasts at most 30 days, however often it refreshes
+_REFRESH_TOKEN = re.compile(r"(?P<family>[A-Za-z0-9_-]{22})\.(?P<secret>[A-Za-z0-9_-]{43})")
+
+
+# --8<-- [start:format]
+def _parse(refresh_token: object) -> tuple[str, str]:
+    """Return (family_id, hash of the secret), or refuse: nothing unchecked reaches Redis."""
+    if not isinstance(refresh_token, str) or len(refresh_token) != 66:
+        raise TokenRefused("malformed")
+    match = _REFRESH_TOKEN.fullmatch(refresh_token)
+    if match is None:
+        raise TokenRefused("malformed")
+    return match["family"], hashlib.sha256(match["secret"].encode()).hexdigest()
+
+
+def _family_key(prefix: str, family_id: str) -> str:
+    return f"{prefix}{{rf:{family_id}}}:family"
+
+
+def _token_key(prefix: str, family_id: str, secret_hash: str) -> str:
+    return f"{prefix}{{rf:{family_id}}}:token:{secret_hash}"
+# --8<-- [end:format]
+
+
+# --8<-- [start:issue]
+def issue_refresh_token(
+    r: redis.Redis,
+    *,
+    issuer: str,
+    subject: str,
+    prefix: str = "",
+    lifetime: int = REFRESH_LIFETIME,
+    family_lifetime: int = FAMILY_LIFETIME,
+    now: Callable[[], float] = time.time,
+) -> str:
+    """Start a new family (at login) and return its first refresh token.
+
+    Args:
+        r: The Redis client.
+        issuer: The ``iss`` of the access tokens this family will mint.
+        subject: The user (``sub``) the family belongs to.
+        prefix: Prepended to every key.
+        lifetime: Seconds an unused refresh token stays valid.
+        family_lifetime: Seconds after which the whole family expires, used or not.
+        now: The clock, in seconds since the epoch.
+
+    Returns:
+        The refresh token, ``<family_id>.<secret>`` (66 URL-safe characters).
+
+    Raises:
+        RevocationUnavailable: Redis did not answer; no token was issued.
+    """
+    family_id, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+    _, secret_hash = _parse(f"{family_id}.{secret}")
+    started = int(now())
+    family_exp = started + family_lifetime
+    index = user_tag({"iss": issuer, "sub": subject}, prefix=prefix) + "families"
+    pipe = r.pipeline(transaction=False)  # one round trip; the keys live in two slots
+    pipe.sadd(index, family_id)  # lets "log out everywhere" find this family
+    pipe.expire(index, family_lifetime + 1)
+    family = _family_key(prefix, family_id)
+    pipe.hset(family, mapping={"status": "active", "exp": family_exp, "iss": issuer,
+                               "sub": subject})
+    pipe.expire(family, family_lifetime + 1)
+    token = _token_key(prefix, family_id, secret_hash)
+    pipe.hset(token, mapping={"state": "active", "exp": min(started + lifetime, family_exp)})
+    pipe.expire(token, family_lifetime + 1)
+    try:
+        pipe.execute()
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not store the refresh token") from exc
+    return f"{family_id}.{secret}"
+# --8<-- [end:issue]
+
+
+# --8<-- [start:rotate]
+_ROTATE = """
+local now = tonumber(ARGV[1])
+local family = redis.call('HMGET', KEYS[1], 'status', 'exp', 'iss', 'sub')
+local token = redis.call('HMGET', KEYS[2], 'state', 'exp')
+if not family[1] or not token[1] then return {'unknown'} end
+if family[1] ~= 'active' then return {'family_revoked'} end
+if token[1] ~= 'active' then
+  -- A retired token came back: someone holds a copy. Revoke every descendant.
+  redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', 'reuse', 'revoked_at', ARGV[1])
+  return {'reused'}
+end
+local family_exp = tonumber(family[2])
+if now >= tonumber(token[2]) or now >= family_exp then return {'expired'} end
+redis.call('HSET', KEYS[2], 'state', 'used', 'used_at', ARGV[1])
+redis.call('HSET', KEYS[3], 'state', 'active',
+           'exp', math.min(now + tonumber(ARGV[2]), family_exp))
+redis.call('EXPIRE', KEYS[3], math.max(1, family_exp - now + 1))
+return {'ok', family[3], family[4]}
+"""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The result of a successful rotation.
+
+    Attributes:
+        refresh_token: The new refresh token; the presented one is now retired.
+        issuer: The family's issuer, for the new access token.
+        subject: The family's user, for the new access token (never taken from the request).
+    """
+
+    refresh_token: str
+    issuer: str
+    subject: str
+
+
+def rotate_refresh_token(
+    r: redis.Redis,
+    refresh_token: str,
+    *,
+    prefix: str = "",
+    lifetime: int = REFRESH_LIFETIME,
+    now: Callable[[], float] = time.time,
+) -> Rotation:
+    """Retire ``refresh_token`` and return its successor, atomically, in one round trip.
+
+    Args:
+        r: The Redis client.
+        refresh_token: The token the client presented (hostile until proven otherwise).
+        prefix: Prepended to every key.
+        lifetime: Seconds the new refresh token stays valid (capped by the family's end).
+        now: The clock, in seconds since the epoch.
+
+    Returns:
+        The new refresh token and the family's issuer and subject.
+
+    Raises:
+        TokenRefused: ``"malformed"``, ``"unknown"`` (never issued, or expired and gone),
+            ``"expired"``, ``"reused"`` (a retired token: the family is now revoked) or
+            ``"family_revoked"``.
+        RevocationUnavailable: Redis did not answer; nothing was rotated.
+    """
+    family_id, secret_hash = _parse(refresh_token)
+    new_secret = secrets.token_urlsafe(32)
+    keys = [
+        _family_key(prefix, family_id),
+        _token_key(prefix, family_id, secret_hash),
+        _token_key(prefix, family_id, hashlib.sha256(new_secret.encode()).hexdigest()),
+    ]
+    try:
+        result = r.register_script(_ROTATE)(keys=keys, args=[int(now()), lifetime])
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not rotate the refresh token") from exc
+    outcome = result[0].decode()
+    if outcome != "ok":
+        raise TokenRefused(outcome)
+    return Rotation(f"{family_id}.{new_secret}", result[1].decode(), result[2].decode())
+# --8<-- [end:rotate]
+
+
+# --8<-- [start:revoke]
+_REVOKE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'active' then return 0 end  -- gone or revoked
+if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', ARGV[1])
+return 1
+"""
+
+
+def revoke_refresh_family(
+    r: redis.Redis, refresh_token: str, *, prefix: str = "", reason: str = "logout"
+) -> bool:
+    """Revoke the family of ``refresh_token`` (logout): it and every descendant are refused.
+
+    Returns:
+        True if a live family was revoked; False if the token is unknown or the family is
+        already revoked or gone.
+
+    Raises:
+        TokenRefused: The token is malformed.
+        RevocationUnavailable: Redis did not answer; nothing was revoked.
+    """
+    family_id, secret_hash = _parse(refresh_token)
+    keys = [_family_key(prefix, family_id), _token_key(prefix, family_id, secret_hash)]
+    try:
+        return bool(r.register_script(_REVOKE)(keys=keys, args=[reason]))
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not revoke the refresh family") from exc
+
+
+def revoke_user_families(
+    r: redis.Redis, *, issuer: str, subject: str, prefix: str = ""
+) -> int:
+    """Revoke every refresh family of one user (used by "log out everywhere").
+
+    Returns:
+        How many live families were revoked.
+
+    Raises:
+        RevocationUnavailable: Redis did not answer; some families may still be live.
+    """
+    index = user_tag({"iss": issuer, "sub": subject}, prefix=prefix) + "families"
+    revoke = r.register_script(_REVOKE)
+    try:
+        family_ids = [f.decode() for f in r.smembers(index)]
+        pipe = r.pipeline(transaction=False)
+        for family_id in family_ids:
+            revoke(keys=[_family_key(prefix, family_id)], args=["logout_everywhere"], client=pipe)
+        return sum(pipe.execute())
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not revoke the user's refresh families") from exc
+# --8<-- [end:revoke]
+
+
+def main() -> None:
+    r = connect(os.environ["REDIS_URL"])
+    prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
+    # --8<-- [start:demo]
+    first = issue_refresh_token(
+        r, issuer="https://auth.example.com", subject="user-42", prefix=prefix
+    )
+    print(len(first))
+    #> 66
+    second = rotate_refresh_token(r, first, prefix=prefix)  # the client refreshes
+    print(second.subject, second.refresh_token != first)
+    #> user-42 True
+    try:
+        rotate_refresh_token(r, first, prefix=prefix)  # a stolen copy of the old token
+    except TokenRefused as exc:
+        print(exc.reason)
+        #> reused
+    try:
+        rotate_refresh_token(r, second.refresh_token, prefix=prefix)  # the family is gone
+    except TokenRefused as exc:
+        print(exc.reason)
+        #> family_revoked
+    # --8<-- [end:demo]
+
+
+if __name__ == "__main__":
+    main()
