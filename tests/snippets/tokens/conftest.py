@@ -1,0 +1,69 @@
+"""Keys for every algorithm (made once per session) and helpers to build hostile tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pytest
+
+from snippets.tokens.keys import ALGORITHMS, generate_private_key
+
+ISSUER = "https://auth.example.com"
+AUDIENCE = "https://api.example.com"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    algorithm: str
+    signing: Any
+    verifying: Any
+
+
+def _pair(algorithm: str) -> KeyPair:
+    if algorithm == "HS256":
+        secret = b"0123456789abcdef0123456789abcdef-test-secret"
+        return KeyPair(algorithm, secret, secret)
+    private = generate_private_key(algorithm)
+    return KeyPair(algorithm, private, private.public_key())
+
+
+_PAIRS = {alg: _pair(alg) for alg in ALGORITHMS}
+
+
+@pytest.fixture(params=ALGORITHMS)
+def pair(request: pytest.FixtureRequest) -> KeyPair:
+    return _PAIRS[request.param]
+
+
+@pytest.fixture(scope="session")
+def pairs() -> dict[str, KeyPair]:
+    return _PAIRS
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_raw(pair: KeyPair, header: bytes | dict, payload: bytes | dict) -> str:
+    """Sign exactly these header and payload bytes: a valid signature over hostile JSON."""
+    if isinstance(header, dict):
+        header = json.dumps(header).encode()
+    if isinstance(payload, dict):
+        payload = json.dumps(payload).encode()
+    signing_input = f"{b64(header)}.{b64(payload)}"
+    algo = jwt.get_algorithm_by_name(pair.algorithm)
+    signature = algo.sign(signing_input.encode(), algo.prepare_key(pair.signing))
+    return f"{signing_input}.{b64(signature)}"
+
+
+def good_claims(now: float | None = None, **changes: Any) -> dict[str, Any]:
+    t = int(time.time() if now is None else now)
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-42", "iat": t, "exp": t + 900,
+              "jti": "j-1"}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
