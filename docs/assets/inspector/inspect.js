@@ -388,10 +388,10 @@ export function findWarnings(decoded, { now = Date.now() / 1000, expectedAlg = "
     out.push(warning("exp-not-number", "danger", `exp is ${JSON.stringify(exp)}, not a number of seconds: some libraries accept it, others ignore it.`));
   } else {
     const iat = payload.iat;
-    const from = typeof iat === "number" && Number.isFinite(iat) ? iat : now;
-    const lifetime = exp - from;
+    const hasIat = typeof iat === "number" && Number.isFinite(iat);
+    const lifetime = exp - (hasIat ? iat : now);
     if (lifetime > MAX_LIFETIME_SECONDS) {
-      const what = from === now ? "It stays valid for another" : "Its lifetime (exp - iat) is";
+      const what = hasIat ? "Its lifetime (exp - iat) is" : "It stays valid for another";
       out.push(warning("long-lifetime", "warning", `${what} ${formatDuration(lifetime)}, longer than an hour: a stolen token works that long and cannot be recalled without a blocklist.`));
     }
     if (exp <= now) out.push(warning("expired", "info", `The token expired ${formatDuration(now - exp)} ago.`));
