@@ -67,3 +67,63 @@ def good_claims(now: float | None = None, **changes: Any) -> dict[str, Any]:
               "jti": "j-1"}
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
+
+
+class JWKSServer:
+    """A real HTTP server on 127.0.0.1 that publishes a JWKS and counts its requests."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.document: dict = {"keys": []}
+        self.fetches = 0
+        self.up = True
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.fetches += 1
+                if not owner.up:
+                    self.send_error(503)
+                    return
+                body = json.dumps(owner.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/jwks.json"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.01,), daemon=True
+        )
+        self._thread.start()
+
+    def publish(self, *entries: tuple[str, Any]) -> None:
+        from snippets.tokens.keys import build_jwks
+
+        self.document = build_jwks(entries)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def jwks_server():
+    server = JWKSServer()
+    yield server
+    server.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
