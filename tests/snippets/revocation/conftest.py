@@ -1,0 +1,56 @@
+"""Fixtures for the revocation tests: a controllable clock, claims, a fail-fast client."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from pytest_redis.executor import RedisExecutor
+
+from snippets.revocation.revoke_access_token import connect
+
+T0 = 1_700_000_000  # the tests' "now", in seconds since the epoch
+
+
+class Clock:
+    """A clock the test moves by hand: ``clock()`` reads it, ``clock.t += 60`` advances it."""
+
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_claims() -> Callable[..., dict[str, Any]]:
+    """Claims as a verifier returns them; keyword arguments override any claim."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        claims = {
+            "iss": "https://auth.example.com",
+            "aud": "https://api.example.com",
+            "sub": "user-42",
+            "jti": secrets.token_urlsafe(16),
+            "iat": T0,
+            "exp": T0 + 900,
+        }
+        return {**claims, **overrides}
+
+    return make
+
+
+@pytest.fixture
+def outage_client(private_redis: RedisExecutor) -> Iterator[redis.Redis]:
+    """A fail-fast client (as the snippets build it) of a server the test may stop."""
+    client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
+    yield client
+    client.close()

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+import redis
+
+from snippets.revocation.revoke_access_token import RevocationUnavailable, TokenRefused
+from snippets.revocation.rotate_refresh_token import (
+    FAMILY_LIFETIME,
+    REFRESH_LIFETIME,
+    issue_refresh_token,
+    revoke_refresh_family,
+    revoke_user_families,
+    rotate_refresh_token,
+)
+
+ISS = "https://auth.example.com"
+
+
+def _reason(r: redis.Redis, token: str, prefix: str, clock) -> str:
+    with pytest.raises(TokenRefused) as refused:
+        rotate_refresh_token(r, token, prefix=prefix, now=clock)
+    return refused.value.reason
+
+
+@pytest.fixture
+def login(redis_client: redis.Redis, key_prefix: str, clock):
+    def make(subject: str = "user-42") -> str:
+        return issue_refresh_token(
+            redis_client, issuer=ISS, subject=subject, prefix=key_prefix, now=clock
+        )
+
+    return make
+
+
+def test_token_is_opaque_random_and_stored_only_as_a_hash(
+    redis_client: redis.Redis, key_prefix: str, login
+) -> None:
+    tokens = [login() for _ in range(20)]
+    assert len(set(tokens)) == 20
+    family_id, secret = tokens[0].split(".")
+    assert len(family_id) == 22 and len(secret) == 43  # 128 and 256 bits of randomness
+    stored = b""
+    for key in redis_client.scan_iter(match=f"{{{key_prefix}*"):
+        stored += key
+    for key in redis_client.scan_iter(match=f"{key_prefix}*"):
+        stored += key + repr(redis_client.dump(key)).encode()
+    for token in tokens:
+        secret = token.split(".")[1]
+        assert secret.encode() not in stored
+        assert hashlib.sha256(secret.encode()).hexdigest().encode() in stored
+
+
+def test_each_use_returns_a_new_token_and_retires_the_old(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    first = login()
+    second = rotate_refresh_token(redis_client, first, prefix=key_prefix, now=clock)
+    assert (second.issuer, second.subject) == (ISS, "user-42")
+    assert second.refresh_token.split(".")[0] == first.split(".")[0]  # same family
+    third = rotate_refresh_token(redis_client, second.refresh_token, prefix=key_prefix, now=clock)
+    assert len({first, second.refresh_token, third.refresh_token}) == 3
+
+
+def test_reuse_revokes_the_whole_family_including_later_descendants(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    chain = [login()]
+    for _ in range(3):  # t0 -> t1 -> t2 -> t3, all issued after t1 was retired but t3
+        clock.t += 60
+        chain.append(rotate_refresh_token(
+            redis_client, chain[-1], prefix=key_prefix, now=clock).refresh_token)
+    other_user = login("user-7")
+    assert _reason(redis_client, chain[1], key_prefix, clock) == "reused"
+    for token in (chain[3], chain[2], chain[0], chain[1]):
+        assert _reason(redis_client, token, key_prefix, clock) == "family_revoked"
+    rotate_refresh_token(redis_client, other_user, prefix=key_prefix, now=clock)  # unaffected
+
+
+def test_unknown_tokens_are_refused_and_revoke_nothing(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    real = login()
+    family_id = real.split(".")[0]
+    forged = f"{family_id}.{'A' * 43}"  # a real family, a guessed secret
+    assert _reason(redis_client, forged, key_prefix, clock) == "unknown"
+    assert _reason(redis_client, f"{'B' * 22}.{'A' * 43}", key_prefix, clock) == "unknown"
+    assert revoke_refresh_family(redis_client, forged, prefix=key_prefix) is False
+    rotate_refresh_token(redis_client, real, prefix=key_prefix, now=clock)  # still live
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", None, 42, b"x" * 66, "a" * 66, "a" * 22 + "." + "b" * 42, "a" * 22 + "." + "b" * 44,
+     "a" * 22 + "." + "b" * 42 + "=", "a" * 21 + ".." + "b" * 43, "a" * 22 + "." + "b" * 42 + "é",
+     "*" * 22 + "." + "b" * 43, "a" * 22 + "." + "b" * 43 + "\n", "x" * 100_000],
+    ids=lambda v: repr(v)[:20],
+)
+def test_malformed_tokens_never_reach_redis(counting_redis, key_prefix: str, bad) -> None:
+    client, round_trips = counting_redis
+    with pytest.raises(TokenRefused) as refused:
+        rotate_refresh_token(client, bad, prefix=key_prefix)
+    assert refused.value.reason == "malformed"
+    with pytest.raises(TokenRefused):
+        revoke_refresh_family(client, bad, prefix=key_prefix)
+    assert round_trips.count == 0
+
+
+def test_rotation_is_one_round_trip(counting_redis, key_prefix: str, clock) -> None:
+    client, round_trips = counting_redis
+    token = issue_refresh_token(client, issuer=ISS, subject="u", prefix=key_prefix, now=clock)
+    assert round_trips.count == 1  # login: one pipeline
+    token = rotate_refresh_token(client, token, prefix=key_prefix, now=clock).refresh_token
+    round_trips.count = 0  # the first call may load the script (NOSCRIPT, then EVAL)
+    token = rotate_refresh_token(client, token, prefix=key_prefix, now=clock).refresh_token
+    assert round_trips.count == 1
+    with pytest.raises(TokenRefused):
+        rotate_refresh_token(client, f"{token.split('.')[0]}.{'A' * 43}", prefix=key_prefix)
+    assert round_trips.count == 2
+
+
+def test_unused_token_and_family_expire_by_the_clock(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    idle = login()
+    clock.t += REFRESH_LIFETIME
+    assert _reason(redis_client, idle, key_prefix, clock) == "expired"
+    active = login()
+    for _ in range(FAMILY_LIFETIME // REFRESH_LIFETIME):  # used often, but the family ends
+        clock.t += REFRESH_LIFETIME - 1
+        active = rotate_refresh_token(
+            redis_client, active, prefix=key_prefix, now=clock).refresh_token
+    clock.t += REFRESH_LIFETIME - 1
+    assert _reason(redis_client, active, key_prefix, clock) == "expired"
+
+
+def test_every_key_expires_on_its_own(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    token = login()
+    clock.t += 3600
+    rotate_refresh_token(redis_client, token, prefix=key_prefix, now=clock)
+    keys = [*redis_client.scan_iter(match=f"{key_prefix}*")]
+    assert len(keys) == 4  # user index, family, retired token, new token
+    ttls = sorted(redis_client.ttl(k) for k in keys)
+    assert ttls[0] > 0 and ttls[-1] <= FAMILY_LIFETIME + 1
+    assert ttls[0] >= FAMILY_LIFETIME - 3600 - 5  # the new token lives until the family ends
+    # Once the family record has expired, no token of it is accepted.
+    redis_client.delete(*[k for k in keys if k.endswith(b":family")])
+    assert _reason(redis_client, token, key_prefix, clock) == "unknown"
+
+
+def test_concurrent_use_of_one_token_yields_exactly_one_success(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    """Chosen behaviour (OAuth 2.0 Security BCP): a loser's concurrent use is reuse of a
+    retired token, so it revokes the family, and the winner's new token is refused too."""
+    token = login()
+    threads_count = 64
+    barrier = threading.Barrier(threads_count)
+    wins: list[str] = []
+    reasons: list[str] = []
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        barrier.wait()
+        try:
+            wins.append(rotate_refresh_token(
+                redis_client, token, prefix=key_prefix, now=clock).refresh_token)
+        except TokenRefused as exc:
+            reasons.append(exc.reason)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use) for _ in range(threads_count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(wins) == 1
+    assert sorted(reasons) == ["family_revoked"] * (threads_count - 2) + ["reused"]
+    # The family is intact and revoked: two token records (the retired one, the winner's).
+    family_id = token.split(".")[0]
+    family = redis_client.hgetall(f"{key_prefix}{{rf:{family_id}}}:family")
+    assert family[b"status"] == b"revoked" and family[b"reason"] == b"reuse"
+    records = [*redis_client.scan_iter(match=f"{key_prefix}{{rf:{family_id}}}:token:*")]
+    states = sorted(redis_client.hget(k, "state") for k in records)
+    assert states == [b"active", b"used"]
+    assert _reason(redis_client, wins[0], key_prefix, clock) == "family_revoked"
+
+
+def test_logout_revokes_the_family(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    first = login()
+    second = rotate_refresh_token(redis_client, first, prefix=key_prefix, now=clock)
+    assert revoke_refresh_family(redis_client, second.refresh_token, prefix=key_prefix)
+    assert _reason(redis_client, second.refresh_token, key_prefix, clock) == "family_revoked"
+    assert revoke_refresh_family(redis_client, second.refresh_token, prefix=key_prefix) is False
+
+
+def test_all_families_of_one_user_can_be_revoked(
+    redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    laptop, phone, someone_else = login(), login(), login("user-7")
+    assert revoke_user_families(
+        redis_client, issuer=ISS, subject="user-42", prefix=key_prefix) == 2
+    assert _reason(redis_client, laptop, key_prefix, clock) == "family_revoked"
+    assert _reason(redis_client, phone, key_prefix, clock) == "family_revoked"
+    rotate_refresh_token(redis_client, someone_else, prefix=key_prefix, now=clock)
+
+
+def test_outage_fails_closed_and_service_returns(
+    outage_client: redis.Redis, private_redis, clock
+) -> None:
+    token = issue_refresh_token(outage_client, issuer=ISS, subject="u", now=clock)
+    token = rotate_refresh_token(outage_client, token, now=clock).refresh_token
+    outage_client.save()
+    private_redis.stop()
+    try:
+        with pytest.raises(RevocationUnavailable):
+            rotate_refresh_token(outage_client, token, now=clock)
+        with pytest.raises(RevocationUnavailable):
+            issue_refresh_token(outage_client, issuer=ISS, subject="u", now=clock)
+        with pytest.raises(RevocationUnavailable):
+            revoke_refresh_family(outage_client, token)
+    finally:
+        private_redis.start()
+    # The restarted server has lost its script cache; the client reloads the script.
+    rotated = rotate_refresh_token(outage_client, token, now=clock)
+    assert rotated.subject == "u"
