@@ -1,0 +1,378 @@
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+
+import pytest
+import redis
+from pytest_redis.executor import RedisExecutor
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from snippets.sessions.session_store import (
+    SESSION_ID,
+    RedisSessionStore,
+    SessionStoreUnavailable,
+    connect,
+)
+from tests.snippets.sessions.conftest import Clock
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+
+
+def _keys(client: redis.Redis, prefix: str) -> set[str]:
+    return {k.decode() for k in client.scan_iter(match=f"{prefix}*", count=1000)}
+
+
+def _handle(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _index(client: redis.Redis, prefix: str, user: str) -> set[str]:
+    return {m.decode() for m in client.zrange(f"{prefix}user:{user}:sessions", 0, -1)}
+
+
+# -- create and validate -------------------------------------------------------------------
+
+
+def test_created_session_validates(store: RedisSessionStore, clock: Clock) -> None:
+    sid = store.create("alice", {"role": "reader", "n": [1, 2]})
+    session = store.validate(sid)
+    assert session is not None
+    assert session.user_id == "alice"
+    assert session.data == {"role": "reader", "n": [1, 2]}
+    assert session.handle == _handle(sid)
+    assert session.created_at == clock.now
+    assert session.expires_at == clock.now + 8 * HOUR
+    assert session.idle_expires_at == clock.now + 30 * MINUTE
+
+
+def test_ids_are_fresh_256_bit_tokens(store: RedisSessionStore) -> None:
+    ids = [store.create("alice") for _ in range(100)]
+    assert len(set(ids)) == 100
+    assert all(SESSION_ID.fullmatch(i) and len(i) == 43 for i in ids)
+
+
+def test_an_id_the_client_made_up_is_no_session(store: RedisSessionStore) -> None:
+    chosen = "A" * 43  # well-formed, but never issued: session fixation gets nowhere
+    assert store.validate(chosen) is None
+    assert store.rotate(chosen) is None
+    assert store.destroy(chosen) is False
+
+
+def test_redis_holds_no_usable_session_id(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    ids = [store.create(user, {"k": "v"}) for user in ("alice", "alice", "bob")]
+    dump = b""
+    for key in _keys(redis_client, key_prefix):
+        dump += key.encode() + (redis_client.dump(key) or b"")
+        if redis_client.type(key) == b"hash":
+            dump += b"".join(k + v for k, v in redis_client.hgetall(key).items())
+        else:
+            dump += b"".join(redis_client.zrange(key, 0, -1))
+    for sid in ids:
+        assert sid.encode() not in dump
+        assert _handle(sid).encode() in dump  # the keys are there, under the hash
+    assert _keys(redis_client, key_prefix) == {
+        *(f"{key_prefix}session:{_handle(i)}" for i in ids),
+        f"{key_prefix}user:alice:sessions",
+        f"{key_prefix}user:bob:sessions",
+    }
+
+
+def test_works_with_a_decoding_client(redis_url: str, key_prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    store = RedisSessionStore(client, prefix=key_prefix)
+    sid = store.create("alice", {"x": 1})
+    assert store.validate(sid).data == {"x": 1}
+    assert store.rotate(sid) is not None
+    assert [s.user_id for s in store.list_sessions("alice")] == ["alice"]
+    assert store.destroy_all("alice") == 1
+    client.close()
+
+
+@pytest.mark.parametrize("user", ["", "x" * 257, None, 42])
+def test_bad_user_id_is_refused(store: RedisSessionStore, user: object) -> None:
+    with pytest.raises(ValueError, match="user_id"):
+        store.create(user)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("idle", "absolute"), [(0, 10), (-1, 10), (11, 10)])
+def test_bad_timeouts_are_refused(redis_client: redis.Redis, idle: int, absolute: int) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        RedisSessionStore(redis_client, idle_timeout=idle, absolute_timeout=absolute)
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+MALFORMED = [
+    None, 42, b"A" * 43, "", "x", "A" * 42, "A" * 44, "A" * 100_000, "A" * 42 + "=",
+    "A" * 42 + "\n", "A" * 42 + " ", "A" * 42 + "é", "../" * 14 + "A", "*" * 43,
+]
+
+
+@pytest.mark.parametrize("bad", MALFORMED, ids=lambda v: repr(v)[:20])
+def test_malformed_ids_never_reach_redis(counting_redis, key_prefix: str, bad: object) -> None:
+    client, round_trips = counting_redis
+    store = RedisSessionStore(client, prefix=key_prefix)
+    assert store.validate(bad) is None
+    assert store.rotate(bad) is None
+    assert store.destroy(bad) is False
+    assert round_trips.count == 0
+
+
+# -- one round trip -------------------------------------------------------------------------
+
+
+def test_validation_takes_exactly_one_round_trip(counting_redis, key_prefix: str) -> None:
+    client, round_trips = counting_redis
+    store = RedisSessionStore(client, prefix=key_prefix)
+    sid = store.create("alice", {"role": "reader"})
+    store.validate(sid)  # the first call may load the script into a fresh server
+    for _ in range(20):
+        round_trips.count = 0
+        assert store.validate(sid) is not None
+        assert round_trips.count == 1
+    round_trips.count = 0
+    assert store.validate("B" * 43) is None  # unknown IDs cost the same single trip
+    assert round_trips.count == 1
+
+
+# -- logout, log out everywhere, rotation ---------------------------------------------------
+
+
+def test_logout_invalidates_at_once(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    sid = store.create("alice")
+    other = store.create("alice")
+    assert store.destroy(sid) is True
+    assert store.validate(sid) is None
+    assert store.destroy(sid) is False
+    assert store.validate(other) is not None
+    assert _index(redis_client, key_prefix, "alice") == {_handle(other)}
+
+
+def test_log_out_everywhere_ends_that_user_only(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    alice = [store.create("alice") for _ in range(3)]
+    bob = [store.create("bob") for _ in range(2)]
+    assert store.destroy_all("alice") == 3
+    assert all(store.validate(s) is None for s in alice)
+    assert all(store.validate(s).user_id == "bob" for s in bob)
+    assert store.list_sessions("alice") == []
+    assert {s.handle for s in store.list_sessions("bob")} == {_handle(s) for s in bob}
+    assert f"{key_prefix}user:alice:sessions" not in _keys(redis_client, key_prefix)
+    assert store.destroy_all("alice") == 0
+    assert store.destroy_all("nobody") == 0
+
+
+def test_rotation_makes_the_old_id_worthless(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+) -> None:
+    old = store.create("alice", {"role": "reader"})
+    before = store.validate(old)
+    clock.advance(10 * MINUTE)
+    new = store.rotate(old)
+    assert new is not None and new != old and SESSION_ID.fullmatch(new)
+    assert store.validate(old) is None
+    assert store.rotate(old) is None
+    assert store.destroy(old) is False
+    after = store.validate(new)
+    assert (after.user_id, after.data, after.created_at, after.expires_at) == (
+        before.user_id, before.data, before.created_at, before.expires_at
+    )  # the absolute deadline does not move
+    assert after.idle_expires_at == clock.now + 30 * MINUTE
+    assert _index(redis_client, key_prefix, "alice") == {_handle(new)}
+    assert f"{key_prefix}session:{_handle(old)}" not in _keys(redis_client, key_prefix)
+
+
+def test_rotation_can_replace_the_data(store: RedisSessionStore) -> None:
+    sid = store.create("alice", {"role": "reader"})
+    new = store.rotate(sid, {"role": "admin"})
+    assert store.validate(new).data == {"role": "admin"}
+
+
+def test_concurrent_rotations_of_one_session_yield_one_winner(store: RedisSessionStore) -> None:
+    sid = store.create("alice")
+    barrier = threading.Barrier(8)
+    results: list[str | None] = []
+
+    def rotate() -> None:
+        barrier.wait()
+        results.append(store.rotate(sid))
+
+    threads = [threading.Thread(target=rotate) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [r for r in results if r is not None]
+    assert len(results) == 8 and len(winners) == 1
+    assert [s.handle for s in store.list_sessions("alice")] == [_handle(winners[0])]
+
+
+def test_list_sessions_shows_live_ones_and_prunes_the_rest(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+) -> None:
+    stale = store.create("alice", {"device": "old laptop"})
+    clock.advance(20 * MINUTE)
+    fresh = store.create("alice", {"device": "phone"})
+    listed = store.list_sessions("alice")
+    assert [s.data["device"] for s in listed] == ["old laptop", "phone"]
+    assert all(store.validate(s.handle) is None for s in listed)  # a handle is no ID
+    clock.advance(15 * MINUTE)  # the stale one has now been idle for 35 minutes
+    assert [s.handle for s in store.list_sessions("alice")] == [_handle(fresh)]
+    assert _index(redis_client, key_prefix, "alice") == {_handle(fresh)}
+    assert f"{key_prefix}session:{_handle(stale)}" not in _keys(redis_client, key_prefix)
+
+
+# -- timeouts, with a clock the test moves --------------------------------------------------
+
+
+def test_idle_timeout_slides_on_use(store: RedisSessionStore, clock: Clock) -> None:
+    sid = store.create("alice")
+    for _ in range(5):
+        clock.advance(30 * MINUTE - 1)
+        assert store.validate(sid) is not None
+    clock.advance(30 * MINUTE)
+    assert store.validate(sid) is None
+    clock.advance(-HOUR)  # even a clock turned back cannot revive it: the record is gone
+    assert store.validate(sid) is None
+
+
+def test_absolute_timeout_never_slides(store: RedisSessionStore, clock: Clock) -> None:
+    sid = store.create("alice")
+    start = clock.now
+    while clock.now + 20 * MINUTE < start + 8 * HOUR:
+        clock.advance(20 * MINUTE)
+        session = store.validate(sid)
+        assert session is not None
+        assert session.idle_expires_at <= session.expires_at == start + 8 * HOUR
+    clock.now = start + 8 * HOUR
+    assert store.validate(sid) is None
+
+
+def test_redis_ttls_clean_up_behind_the_deadlines(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+) -> None:
+    sid = store.create("alice")
+    key = f"{key_prefix}session:{_handle(sid)}"
+    index = f"{key_prefix}user:alice:sessions"
+    assert 29 * MINUTE * 1000 < redis_client.pttl(key) <= 30 * MINUTE * 1000
+    assert 7.9 * HOUR * 1000 < redis_client.pttl(index) <= 8 * HOUR * 1000
+    while clock.now < 1_700_000_000 + 7 * HOUR + 50 * MINUTE:
+        clock.advance(25 * MINUTE)
+        assert store.validate(sid) is not None
+    # 7h55m after login only 5 minutes remain: the TTL is capped by the absolute deadline.
+    assert 4 * MINUTE * 1000 < redis_client.pttl(key) <= 5 * MINUTE * 1000
+
+
+# -- Redis down or stuck: fail closed, recover by itself ------------------------------------
+
+
+@pytest.fixture
+def private_store(private_redis: RedisExecutor, clock: Clock) -> Iterator[RedisSessionStore]:
+    client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
+    yield RedisSessionStore(client, prefix="app:", now=clock)
+    client.close()
+
+
+def test_redis_stopped_fails_closed_and_recovers(
+    private_redis: RedisExecutor, private_store: RedisSessionStore
+) -> None:
+    store = private_store
+    sid = store.create("alice")
+    assert store.validate(sid) is not None
+    private_redis.stop()
+    calls = [
+        lambda: store.validate(sid), lambda: store.create("alice"), lambda: store.rotate(sid),
+        lambda: store.destroy(sid), lambda: store.destroy_all("alice"),
+        lambda: store.list_sessions("alice"),
+    ]
+    for call in calls:
+        with pytest.raises(SessionStoreUnavailable) as caught:
+            call()
+        assert isinstance(caught.value.__cause__, redis.ConnectionError)
+    private_redis.start()
+    assert store.validate(sid) is not None  # the record was saved; the same client reconnects
+    fresh = store.create("bob")
+    assert store.validate(fresh).user_id == "bob"
+    assert store.destroy(sid) is True and store.validate(sid) is None
+
+
+def test_redis_timing_out_fails_closed_and_recovers(private_redis: RedisExecutor) -> None:
+    url = f"redis://{private_redis.host}:{private_redis.port}/0"
+    client = redis.Redis.from_url(url, socket_timeout=0.05, retry=Retry(NoBackoff(), 0))
+    admin = redis.Redis.from_url(url)
+    store = RedisSessionStore(client)
+    sid = store.create("alice")
+    admin.client_pause(300, all=True)  # a real server that stops answering for 0.3 s
+    with pytest.raises(SessionStoreUnavailable) as caught:
+        store.validate(sid)
+    assert isinstance(caught.value.__cause__, redis.TimeoutError)
+    admin.ping()  # returns when the pause is over
+    assert store.validate(sid).user_id == "alice"
+    client.close()
+    admin.close()
+
+
+# -- many threads at once -------------------------------------------------------------------
+
+
+def test_concurrent_use_loses_nothing_and_leaks_nothing(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    users = [f"user-{n}" for n in range(4)]
+    live: dict[str, str] = {}  # session ID -> user
+    dead: list[str] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(12)
+
+    def work(worker: int) -> None:
+        try:
+            barrier.wait()
+            mine: dict[str, str] = {}
+            gone: list[str] = []
+            for i in range(40):
+                user = users[(worker + i) % len(users)]
+                sid = store.create(user, {"worker": worker, "i": i})
+                assert store.validate(sid).data == {"worker": worker, "i": i}
+                if i % 3 == 0:
+                    assert store.destroy(sid) is True
+                    gone.append(sid)
+                elif i % 3 == 1:
+                    new = store.rotate(sid)
+                    assert new is not None
+                    gone.append(sid)
+                    mine[new] = user
+                else:
+                    mine[sid] = user
+            with lock:
+                live.update(mine)
+                dead.extend(gone)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(live) == 12 * 26 and len(dead) == 12 * 27
+    assert all(store.validate(s).user_id == u for s, u in live.items())
+    assert all(store.validate(s) is None for s in dead)
+    for user in users:
+        expected = {_handle(s) for s, u in live.items() if u == user}
+        assert _index(redis_client, key_prefix, user) == expected
+        assert {s.handle for s in store.list_sessions(user)} == expected
+    assert _keys(redis_client, key_prefix) == {
+        *(f"{key_prefix}session:{_handle(s)}" for s in live),
+        *(f"{key_prefix}user:{u}:sessions" for u in users),
+    }
