@@ -1,0 +1,1 @@
+"""Converting between sessions and JWTs: token exchange, BFF login, phantom tokens, migration."""
