@@ -24,8 +24,12 @@ import jwt
 from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError, verify_token
 
 
-def _unverified_kid(token: str | bytes) -> str:
-    """Read ``kid`` from the header, only to choose among trusted keys."""
+def unverified_kid(token: str | bytes) -> str:
+    """Read ``kid`` from the unverified header, only to choose among trusted keys.
+
+    Raises:
+        TokenError: The header is unreadable or has no string ``kid``.
+    """
     try:
         if isinstance(token, bytes):
             token = token.decode("ascii")
@@ -121,7 +125,7 @@ class JWKSVerifier:
         Raises:
             TokenError: The token is refused, whatever the reason.
         """
-        key = self.signing_key(_unverified_kid(token))
+        key = self.signing_key(unverified_kid(token))
         extra = {} if leeway is None else {"leeway": leeway}
         return verify_token(token, key, now=now, **self._checks, **extra)
 # --8<-- [end:verifier]
