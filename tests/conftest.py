@@ -12,6 +12,11 @@ Fixtures for tests:
 ``key_prefix``       a unique prefix for this test's keys, removed afterwards.
 ``private_redis``    a fresh ``redis-server`` for this test alone, which the test may stop
                      and start again (fault tests); always private, even with ``REDIS_URL``.
+``redis_cluster``    a private Redis Cluster (three masters, one replica each) on loopback.
+
+A test module marked ``pytestmark = pytest.mark.also_on_cluster`` runs each of its tests that use
+``redis_client`` or ``counting_redis`` twice: on one server and on the cluster (the client is then
+a ``redis.cluster.RedisCluster``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ import pytest
 import redis
 from pytest_redis import factories
 from pytest_redis.executor import RedisExecutor
+from redis.cluster import RedisCluster
+
+from tests.redis_cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,9 +82,46 @@ def key_prefix(redis_url: str) -> Iterator[str]:
         client.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "also_on_cluster: run the module's Redis tests on a Redis Cluster as well"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    uses_redis = {"redis_client", "counting_redis"} & set(metafunc.fixturenames)
+    if uses_redis and metafunc.definition.get_closest_marker("also_on_cluster"):
+        metafunc.parametrize("redis_topology", ["single", "cluster"], indirect=True)
+
+
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+def redis_topology(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "single")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    _redis_server_binary()
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def _client_for(
+    request: pytest.FixtureRequest, topology: str, redis_url: str, **kwargs: object
+) -> redis.Redis | RedisCluster:
+    if topology == "cluster":
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        return RedisCluster.from_url(cluster.url(), **kwargs)
+    return redis.Redis.from_url(redis_url, **kwargs)
+
+
+@pytest.fixture
+def redis_client(
+    request: pytest.FixtureRequest, redis_topology: str, redis_url: str
+) -> Iterator[redis.Redis]:
+    client = _client_for(request, redis_topology, redis_url)
     yield client
     client.close()
 
@@ -114,19 +159,31 @@ class RoundTripCounter:
 
 
 @pytest.fixture
-def counting_redis(redis_url: str) -> Iterator[tuple[redis.Redis, RoundTripCounter]]:
+def counting_redis(
+    request: pytest.FixtureRequest, redis_topology: str, redis_url: str
+) -> Iterator[tuple[redis.Redis, RoundTripCounter]]:
     """A client whose every round trip to the server is counted in ``counter.count``."""
     counter = RoundTripCounter()
 
     class CountingConnection(redis.Connection):
+        """Counts requests, leaving out the hand-shake a new connection makes."""
+
+        _handshaking = False
+
+        def on_connect_check_health(self, check_health: bool = True) -> None:
+            self._handshaking = True
+            try:
+                super().on_connect_check_health(check_health)
+            finally:
+                self._handshaking = False
+
         def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
-            counter.count += 1
+            if not self._handshaking:
+                counter.count += 1
             return super().send_packed_command(command, check_health)
 
-    pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
-    client = redis.Redis(connection_pool=pool)
-    client.ping()  # connect (HELLO/AUTH/SELECT) before the test starts counting
+    client = _client_for(request, redis_topology, redis_url, connection_class=CountingConnection)
+    client.ping()  # connect (and, on a cluster, learn the slot map) before counting starts
     counter.count = 0
     yield client, counter
     client.close()
-    pool.disconnect()

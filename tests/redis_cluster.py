@@ -1,0 +1,170 @@
+"""A real Redis Cluster on loopback for the tests: three masters, each with one replica.
+
+Started with ``redis-server --cluster-enabled yes`` and ``redis-cli --cluster create``, in a
+temporary folder, on free ports (each node's bus port, port + 10000, free too). Stopped at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from redis.cluster import RedisCluster
+
+NODE_TIMEOUT_MS = 1000  # how long before a silent master is failed over
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_cluster_ports(count: int) -> list[int]:
+    """Ports p with p and p + 10000 (the cluster bus) both free."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port < 55000 and port not in ports and _port_is_free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(
+            f"{name} is not installed: run `make test` as root (it installs Debian's "
+            "redis-server and redis-tools) or `apt-get install redis-server redis-tools`"
+        )
+    return path
+
+
+@dataclass
+class Node:
+    port: int
+    folder: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                _binary("redis-server"),
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
+                "--dir", str(self.folder),
+                "--save", "",
+                "--appendonly", "no",
+                "--repl-diskless-sync-delay", "0",
+                "--protected-mode", "yes",
+                "--loglevel", "warning",
+                "--logfile", str(self.folder / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for(lambda: self.client().ping(), f"node {self.port} to start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def role(self) -> str:
+        return self.client().info("replication")["role"]
+
+
+@dataclass
+class LocalCluster:
+    folder: Path
+    masters: int = 3
+    replicas_per_master: int = 1
+    nodes: list[Node] = field(default_factory=list)
+
+    def start(self) -> None:
+        count = self.masters * (1 + self.replicas_per_master)
+        self.nodes = [
+            Node(port, self.folder / str(port)) for port in _free_cluster_ports(count)
+        ]
+        try:
+            for node in self.nodes:
+                node.start()
+            subprocess.run(  # noqa: S603
+                [
+                    _binary("redis-cli"), "--cluster", "create",
+                    *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                    "--cluster-replicas", str(self.replicas_per_master),
+                    "--cluster-yes",
+                ],
+                check=True, capture_output=True, timeout=60,
+            )
+            self.wait_until_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_healthy(self, timeout: float = 30) -> None:
+        def healthy() -> bool:
+            for node in self.live_nodes():
+                info = node.client().cluster("info")
+                if info["cluster_state"] != "ok" or int(info["cluster_slots_ok"]) != 16384:
+                    return False
+                replication = node.client().info("replication")
+                if replication["role"] != "master" and replication["master_link_status"] != "up":
+                    return False  # a replica that never synced cannot take over
+            return len([n for n in self.live_nodes() if n.role() == "master"]) == self.masters
+
+        _wait_for(healthy, "the cluster to become healthy", timeout)
+
+    def live_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if n.process is not None]
+
+    def master_for(self, key: str) -> Node:
+        """The node that currently serves ``key`` as a master."""
+        client = self.client()
+        try:
+            port = client.get_node_from_key(key).port
+        finally:
+            client.close()
+        return next(n for n in self.live_nodes() if n.port == port)
+
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.live_nodes()[0].port}/0"
+
+    def client(self, **kwargs: object) -> RedisCluster:
+        return RedisCluster.from_url(self.url(), **kwargs)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def _wait_for(condition, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (redis.RedisError, OSError) as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
