@@ -44,11 +44,14 @@ AUDIENCE = "https://api.example.com"
 ALGORITHM, KID = "HS256", "hs256-1"
 
 
-# --8<-- [start:pattern]
+# --8<-- [start:lifetimes]
 ACCESS_LIFETIME = timedelta(minutes=15)  # the most a stolen access token is worth
-# Refresh tokens: REFRESH_LIFETIME (7 days unused), families end after 30 days.
+# REFRESH_LIFETIME: a refresh token unused for 7 days expires (rotate_refresh_token.py).
+# FAMILY_LIFETIME: a login ends after 30 days however often it refreshes; then log in again.
+# --8<-- [end:lifetimes]
 
 
+# --8<-- [start:pattern]
 @dataclass(frozen=True)
 class TokenPair:
     """What the client receives at login and at every refresh.
