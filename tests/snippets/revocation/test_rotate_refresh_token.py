@@ -5,6 +5,8 @@ import threading
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snippets.revocation.revoke_access_token import RevocationUnavailable, TokenRefused
 from snippets.revocation.rotate_refresh_token import (
@@ -232,3 +234,16 @@ def test_outage_fails_closed_and_service_returns(
     # The restarted server has lost its script cache; the client reloads the script.
     rotated = rotate_refresh_token(outage_client, token, now=clock)
     assert rotated.subject == "u"
+
+
+_NOWHERE = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1, retry=None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.binary(max_size=80), st.integers(), st.none()))
+def test_any_garbage_is_refused_as_malformed_before_any_network_use(bad: object) -> None:
+    # A client pointing at a closed port: touching the network would raise
+    # RevocationUnavailable instead of the TokenRefused asserted here.
+    with pytest.raises(TokenRefused) as refused:
+        rotate_refresh_token(_NOWHERE, bad)  # type: ignore[arg-type]
+    assert refused.value.reason == "malformed"
