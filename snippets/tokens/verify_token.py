@@ -43,11 +43,6 @@ _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _LAST_CHAR = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 
 
-def _canonical(segment: str) -> bool:
-    rest = len(segment) % 4
-    return rest == 0 or (rest != 1 and segment[-1] in _LAST_CHAR[rest])
-
-
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -69,8 +64,36 @@ def _json_object(raw: bytes, part: str) -> dict[str, Any]:
     return value
 
 
+def _b64decode(segment: str) -> bytes:
+    rest = len(segment) % 4
+    if rest == 1 or (rest and segment[-1] not in _LAST_CHAR[rest]):
+        raise TokenError("non-canonical base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-rest % 4))
+
+
+def _parse_compact(token: str) -> tuple[bytes, bytes, dict[str, Any], bytes]:
+    """Split and decode a compact JWS strictly, parsing each part exactly once."""
+    if not _COMPACT.fullmatch(token):
+        raise TokenError("not a compact JWS: three base64url segments, no padding")
+    head, body, signature = token.split(".")
+    header = _json_object(_b64decode(head), "header")
+    if "crit" in header:  # no extension is understood here, so none may be critical
+        raise TokenError("critical header extensions are not supported")
+    signing_input = f"{head}.{body}".encode()
+    return _b64decode(body), signing_input, header, _b64decode(signature)
+
+
+class _StrictJWS(jwt.PyJWS):
+    def _load(self, token: str | bytes) -> tuple[bytes, bytes, dict[str, Any], bytes]:
+        return _parse_compact(token if isinstance(token, str) else token.decode("ascii"))
+
+
 class _StrictJWT(jwt.PyJWT):
-    """PyJWT with the payload parsed once, strictly, through its documented hook."""
+    """PyJWT with our strict parser in place of its lenient one; it checks the rest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jws = _StrictJWS(options=self._get_sig_options())
 
     def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
         claims = _json_object(decoded["payload"], "payload")
@@ -154,22 +177,13 @@ def verify_token(
             raise TokenError("token must be a string")
         if len(token) > MAX_TOKEN_BYTES:  # (2)!
             raise TokenError(f"token longer than {MAX_TOKEN_BYTES} bytes")
-        if not _COMPACT.fullmatch(token):  # (3)!
-            raise TokenError("not a compact JWS: three base64url segments, no padding")
-        segments = token.split(".")
-        if not all(_canonical(s) for s in segments):
-            raise TokenError("non-canonical base64url")
-        header = _json_object(base64.urlsafe_b64decode(segments[0] + "=="), "header")
-        if header.get("alg") != algorithm:  # (4)!
-            raise TokenError("algorithm not accepted")
-        if "crit" in header:  # (5)!
-            raise TokenError("critical header extensions are not supported")
-        if typ is not None and not _typ_matches(header, typ):
-            raise TokenError("wrong token type")
-        claims = _JWT.decode(
+        decoded = _JWT.decode_complete(  # (3)!
             token, key, algorithms=[algorithm], audience=audience, issuer=issuer,
-            options=_OPTIONS,  # (6)!
+            options=_OPTIONS,  # (4)!
         )
+        claims = decoded["payload"]
+        if typ is not None and not _typ_matches(decoded["header"], typ):
+            raise TokenError("wrong token type")
         _check_times(claims, time.time() if now is None else now, leeway, max_lifetime)
         if not claims["sub"]:
             raise TokenError("empty subject")
@@ -180,7 +194,7 @@ def verify_token(
         raise TokenError(f"missing required claim {exc.claim!r}") from None
     except jwt.InvalidTokenError as exc:
         raise TokenError(_MESSAGES.get(type(exc), "malformed token")) from None
-    except Exception:  # (7)!
+    except Exception:  # (5)!
         raise TokenError("malformed token") from None
 
 

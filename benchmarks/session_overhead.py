@@ -1,0 +1,173 @@
+"""What session validation costs on top of the cheapest possible Redis read.
+
+Compares ``RedisSessionStore.validate`` (format check, SHA-256, one EVALSHA that checks both
+deadlines and slides the idle one) with a bare ``GETEX`` of a value of the same size on the same
+connection. The two are interleaved over many rounds, and the medians are reported.
+
+Run it with::
+
+    .venv/bin/python -m benchmarks.session_overhead
+
+With ``REDIS_URL`` set it uses that server (under a unique key prefix, deleting only its own
+keys); otherwise it starts a private ``redis-server`` on a free loopback port in a temporary
+folder and stops it at the end. Results go to ``benchmarks/results/session_overhead.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+
+from snippets.sessions.session_store import RedisSessionStore
+
+ROUNDS = 41
+OPS_PER_ROUND = 500
+TARGET_RATIO = 1.2
+RESULTS = Path(__file__).resolve().parent / "results" / "session_overhead.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _redis_url() -> Iterator[tuple[str, str]]:
+    """Yield (url, where) for REDIS_URL, or for a private redis-server started here."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url, "REDIS_URL"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server not found: install it or set REDIS_URL")
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="session-bench-") as tmp:
+        proc = subprocess.Popen(  # noqa: S603 - fixed arguments, binary found on PATH
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", tmp,
+             "--save", "", "--appendonly", "no", "--logfile", str(Path(tmp) / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"redis://127.0.0.1:{port}/0"
+            probe = redis.Redis.from_url(url)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    probe.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise
+                    time.sleep(0.02)
+            probe.close()
+            yield url, "private redis-server"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _time_per_op(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter_ns() - start) / n / 1000  # microseconds
+
+
+def run() -> dict:
+    with _redis_url() as (url, where):
+        client = redis.Redis.from_url(url, single_connection_client=True)
+        prefix = f"bench:{uuid.uuid4().hex}:"
+        try:
+            store = RedisSessionStore(client, prefix=prefix)
+            data = {"role": "reader", "csrf": "x" * 43}
+            session_id = store.create("bench-user", data)
+            plain_key = prefix + "plain"
+            client.set(plain_key, json.dumps(data), ex=1800)
+
+            def validate() -> None:
+                if store.validate(session_id) is None:
+                    raise RuntimeError("session vanished during the benchmark")
+
+            def getex() -> None:
+                client.getex(plain_key, ex=1800)
+
+            for _ in range(200):  # warm up: connection, script cache, branch predictors
+                validate()
+                getex()
+            validate_us, getex_us, ratios = [], [], []
+            for i in range(ROUNDS):
+                pair = [(validate, validate_us), (getex, getex_us)]
+                for fn, sink in pair if i % 2 == 0 else reversed(pair):
+                    sink.append(_time_per_op(fn, OPS_PER_ROUND))
+                ratios.append(validate_us[-1] / getex_us[-1])
+            info = client.info("server")
+        finally:
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
+            client.close()
+    return {
+        "what": "RedisSessionStore.validate vs bare GETEX, same connection",
+        "rounds": ROUNDS,
+        "ops_per_round": OPS_PER_ROUND,
+        "validate_median_us": round(statistics.median(validate_us), 2),
+        "getex_median_us": round(statistics.median(getex_us), 2),
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": statistics.median(ratios) <= TARGET_RATIO,
+        "redis": where,
+        "versions": {
+            "python": platform.python_version(),
+            "redis-py": redis.__version__,
+            "redis-server": info.get("redis_version"),
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+        },
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def main() -> None:
+    result = run()
+    rows = [
+        ("session validate (EVALSHA)", f"{result['validate_median_us']:.1f} µs"),
+        ("bare GETEX", f"{result['getex_median_us']:.1f} µs"),
+        ("ratio (median of rounds)", f"{result['ratio_median']:.3f}x"),
+        ("ratio range", f"{result['ratio_min']:.3f}x - {result['ratio_max']:.3f}x"),
+        ("target", f"<= {TARGET_RATIO}x: {'met' if result['meets_target'] else 'NOT met'}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{result['rounds']} rounds x {result['ops_per_round']} calls each, "
+          f"{result['redis']}, redis-server {result['versions']['redis-server']}")
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
