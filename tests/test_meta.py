@@ -125,3 +125,13 @@ def test_no_module_shadows_a_library() -> None:
     names = {p.stem for p in (ROOT / "snippets").rglob("*.py")}
     names |= {p.name for p in (ROOT / "snippets").rglob("*") if p.is_dir()}
     assert not names & shadowing
+
+
+def test_every_demo_runs_under_the_main_guard() -> None:
+    """test_snippets_run runs files as __main__: a main() without the guard would never run."""
+    unguarded = [
+        str(p.relative_to(ROOT))
+        for p in snippet_files()
+        if "def main(" in p.read_text() and 'if __name__ == "__main__":' not in p.read_text()
+    ]
+    assert not unguarded, f"main() defined but never run: {unguarded}"
