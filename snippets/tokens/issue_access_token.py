@@ -92,10 +92,10 @@ def main() -> None:
         )
         header = jwt.get_unverified_header(token)
         print(algorithm, header["typ"], header["kid"], len(token) // 100 * 100, "+ bytes")
-    #> HS256 at+jwt hs256-1 300 + bytes
-    #> RS256 at+jwt rs256-1 600 + bytes
-    #> ES256 at+jwt es256-1 300 + bytes
-    #> EdDSA at+jwt eddsa-1 300 + bytes
+        #> HS256 at+jwt hs256-1 300 + bytes
+        #> RS256 at+jwt rs256-1 600 + bytes
+        #> ES256 at+jwt es256-1 300 + bytes
+        #> EdDSA at+jwt eddsa-1 300 + bytes
     # --8<-- [end:demo]
 
 

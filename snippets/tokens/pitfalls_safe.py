@@ -61,8 +61,8 @@ def main() -> None:
             verify_with_trusted_kid(token, trusted)
         except TokenError as exc:
             print(exc)
-    #> wrong token type
-    #> unknown key ID
+            #> wrong token type
+            #> unknown key ID
     # --8<-- [end:demo]
 
 

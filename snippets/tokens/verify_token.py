@@ -234,10 +234,10 @@ def main() -> None:
                          audience="https://api.example.com", issuer="https://auth.example.com")
         except TokenError as exc:
             print(exc)
-    #> not a compact JWS: three base64url segments, no padding
-    #> token longer than 8192 bytes
-    #> not a compact JWS: three base64url segments, no padding
-    #> signature verification failed
+            #> not a compact JWS: three base64url segments, no padding
+            #> token longer than 8192 bytes
+            #> not a compact JWS: three base64url segments, no padding
+            #> signature verification failed
     # --8<-- [end:demo]
 
 
