@@ -79,7 +79,7 @@ def _store_errors() -> Iterator[None]:
 # --8<-- [end:errors]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     """A live session as the store sees it.
 
