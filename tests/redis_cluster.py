@@ -58,7 +58,7 @@ class Node:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [
                 _binary("redis-server"),
                 "--bind", "127.0.0.1",
@@ -107,7 +107,7 @@ class LocalCluster:
         try:
             for node in self.nodes:
                 node.start()
-            subprocess.run(  # noqa: S603
+            subprocess.run(
                 [
                     _binary("redis-cli"), "--cluster", "create",
                     *[f"127.0.0.1:{n.port}" for n in self.nodes],

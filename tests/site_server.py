@@ -27,7 +27,7 @@ def build_site(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
