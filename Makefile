@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install system-deps test docs build lock clean
+.PHONY: help install system-deps test docs build bench lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ build: install  ## Build the site into site/ (strict)
 
 docs: install  ## Build the site and serve it on http://127.0.0.1:8000
 	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
+
+bench: install system-deps  ## Measure sizes, costs and round trips; regenerate docs/generated/
+	$(BIN)/python -m benchmarks.measure
+	$(BIN)/python -m tools.render_measured
 
 lock:  ## Re-pin requirements.lock from pyproject.toml (needs network access to PyPI)
 	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found" >&2; exit 1; }
