@@ -271,8 +271,10 @@ class RedisSessionStore:
         if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
             return None  # never send attacker-shaped input to Redis
         handle = self._handle(session_id)
-        with _store_errors():
+        try:  # the hot path: a plain try costs less than the _store_errors() context manager
             record = self._validate([self._session_key(handle)], [self._now_ms(), self._idle_ms])
+        except redis.RedisError as exc:
+            raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         if record is None:
             return None
         user, data, created, absolute, idle = (_text(v) for v in record)
