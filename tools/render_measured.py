@@ -381,17 +381,18 @@ def sizes_chart(d: dict[str, Any]) -> str:
         values = [s["tokens"][a][claim_set]["token_bytes"] for a in labels]
         bars = ax.barh([y + (i - 0.5) * 0.38 for y in ys], values, height=0.36,
                        color=COLOURS[i], label=f"JWT, {claim_set} claims")
-        ax.bar_label(bars, padding=2, color=GREY, fontsize=8)
+        ax.bar_label(bars, labels=[fmt_int(v) for v in values], padding=2, color=GREY,
+                     fontsize=8)
     sid = s["session"]["session_id_bytes"]
     bars = ax.barh([len(labels)], [sid], height=0.36, color=COLOURS[2], label="session ID")
-    ax.bar_label(bars, padding=2, color=GREY, fontsize=8)
+    ax.bar_label(bars, labels=[fmt_int(sid)], padding=2, color=GREY, fontsize=8)
     seed = d["seed"]["jwt_bytes"]
     ax.axvspan(seed["low"], seed["high"], color=GREY, alpha=0.15, lw=0,
                label="seed's JWT range")
     ax.set_yticks([*ys, len(labels)], [*labels, "session"])
     ax.invert_yaxis()
     ax.set_xlabel("bytes")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig)
 
 
