@@ -235,6 +235,12 @@ function buildReverse(root) {
   render();
 }
 
+// The stylesheet sits beside this module; linking it from here keeps its URL right wherever
+// the site is served from.
+if (!document.querySelector("link[data-tki]")) {
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./inspector.css", import.meta.url).href, "data-tki": "" }));
+}
+
 const inspect = document.getElementById("tki-inspect");
 const reverse = document.getElementById("tki-reverse");
 if (inspect) buildInspector(clear(inspect));
