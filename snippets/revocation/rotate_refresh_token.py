@@ -236,10 +236,12 @@ def revoke_user_families(
     revoke = r.register_script(_REVOKE)
     try:
         family_ids = [f.decode() for f in r.smembers(index)]
-        pipe = r.pipeline(transaction=False)
-        for family_id in family_ids:
-            revoke(keys=[_family_key(prefix, family_id)], args=["logout_everywhere"], client=pipe)
-        return sum(pipe.execute())
+        # One script call per family: each family lives in its own hash slot, so on Redis
+        # Cluster they cannot share a script, a transaction or even a pipelined EVALSHA.
+        return sum(
+            revoke(keys=[_family_key(prefix, family_id)], args=["logout_everywhere"])
+            for family_id in family_ids
+        )
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not revoke the user's refresh families") from exc
 # --8<-- [end:revoke]

@@ -18,6 +18,9 @@ from snippets.revocation.revoke_access_token import (
 from snippets.revocation.rotate_refresh_token import issue_refresh_token, rotate_refresh_token
 from tests.snippets.revocation.conftest import T0
 
+pytestmark = pytest.mark.also_on_cluster
+
+
 ISS = "https://auth.example.com"
 
 

@@ -22,6 +22,8 @@ from snippets.revocation.rotate_refresh_token import REFRESH_LIFETIME
 from snippets.tokens.verify_token import DEFAULT_LEEWAY, TokenError
 from tests.snippets.revocation.conftest import T0
 
+pytestmark = pytest.mark.also_on_cluster
+
 
 @pytest.fixture
 def key() -> bytes:

@@ -17,6 +17,8 @@ from snippets.revocation.revoke_access_token import (
 )
 from tests.snippets.revocation.conftest import T0
 
+pytestmark = pytest.mark.also_on_cluster
+
 
 def test_revoked_token_is_refused_for_exactly_its_remaining_life(
     redis_client: redis.Redis, key_prefix: str, make_claims, clock
