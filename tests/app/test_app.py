@@ -1,0 +1,315 @@
+"""The demo application over real HTTP with a real Redis: each pattern, and its abuse."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+
+from app.demo_idp import DemoIdentityProvider
+from snippets.tokens.issue_access_token import issue_access_token
+from tests.app.conftest import JWT_PATTERN, PASSWORD, SECOND_ORIGIN, AppServer, Browser
+
+API, REPORTS = "urn:demo:api", "urn:demo:reports"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- password login and the session cookie ---
+
+
+def test_login_sets_only_a_host_prefixed_secure_httponly_cookie(browser: Browser) -> None:
+    response = browser.login()
+    assert response.status_code == 303
+    (cookie,) = response.headers.get_list("set-cookie")
+    attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+    assert cookie.startswith("__Host-session=")
+    assert {"secure", "httponly", "path", "samesite"} <= attributes
+    assert "domain" not in attributes
+    page = browser.get("/account")
+    assert page.status_code == 200 and "alice" in page.text
+
+
+def test_wrong_password_and_unknown_user_are_refused_alike(browser: Browser) -> None:
+    assert browser.login(password="wrong").status_code == 401
+    assert browser.login(username="mallory").status_code == 401
+    assert browser.cookies == {}
+    assert browser.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_login_from_another_origin_is_refused(browser: Browser) -> None:
+    assert browser.login(origin="https://evil.example").status_code == 403
+    assert browser.login(origin=None).status_code == 403  # no evidence: refused
+    assert browser.cookies == {}
+
+
+def test_home_page_says_where_the_signing_keys_come_from(browser: Browser) -> None:
+    page = browser.get("/").text
+    assert "generated at start-up" in page
+    assert browser.get("/.well-known/jwks.json").json()["keys"][0]["alg"] == "EdDSA"
+
+
+# --- session to JWT ---
+
+
+def test_exchange_gives_a_short_lived_jwt_for_one_audience(browser: Browser) -> None:
+    browser.login()
+    response = browser.exchange(API)
+    assert response.status_code == 200
+    body = response.json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["aud"] == API and len(claims["sid"]) == 64
+    assert claims["exp"] - claims["iat"] == body["expires_in"] == 300
+    assert browser.cookies["__Host-session"] not in body["access_token"]  # sid is a hash
+    token = body["access_token"]
+    assert browser.get("/api/me", headers=bearer(token)).json() == {"sub": "u-alice",
+                                                                    "via": "new"}
+    assert browser.get("/api/strict/me", headers=bearer(token)).status_code == 200
+
+
+def test_token_for_audience_a_is_refused_by_service_b(browser: Browser) -> None:
+    browser.login()
+    api_token = browser.exchange(API).json()["access_token"]
+    reports_token = browser.exchange(REPORTS).json()["access_token"]
+    assert browser.get("/reports/summary", headers=bearer(reports_token)).status_code == 200
+    refused = browser.get("/reports/summary", headers=bearer(api_token))
+    assert refused.status_code == 401 and refused.json()["detail"] == "audience not accepted"
+    assert browser.get("/api/me", headers=bearer(reports_token)).status_code == 401
+    assert browser.exchange("urn:somewhere:else").status_code == 403
+
+
+def test_an_expired_session_cannot_exchange(app_server: AppServer, browser: Browser) -> None:
+    browser.login()
+    app_server.clock.advance(31 * 60)  # idle timeout is 30 minutes
+    response = browser.exchange(API)
+    assert response.status_code == 401 and response.json()["detail"] == "no live session"
+    assert browser.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_no_session_and_cross_site_cannot_exchange(browser: Browser) -> None:
+    assert browser.exchange(API).status_code == 401
+    browser.login()
+    assert browser.exchange(API, origin="https://evil.example").status_code == 403
+
+
+def test_logout_is_seen_at_once_by_the_sid_check(browser: Browser) -> None:
+    browser.login()
+    token = browser.exchange(API).json()["access_token"]
+    assert browser.post("/logout").status_code == 303
+    assert "__Host-session" not in browser.cookies
+    # The stateless API still accepts the JWT until it expires (at most 5 minutes)...
+    assert browser.get("/api/me", headers=bearer(token)).status_code == 200
+    # ...the strict one checks sid in Redis and refuses it now.
+    refused = browser.get("/api/strict/me", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "the session behind this token has ended"
+
+
+def test_stateless_api_refuses_the_token_once_it_expires(
+    app_server: AppServer, browser: Browser
+) -> None:
+    browser.login()
+    token = browser.exchange(API).json()["access_token"]
+    app_server.clock.advance(5 * 60 + 11)  # lifetime plus the verifier's 10 s leeway
+    assert browser.get("/api/me", headers=bearer(token)).status_code == 401
+
+
+def test_logout_everywhere_ends_every_session_of_the_user(app_server: AppServer) -> None:
+    laptop, phone, other = (app_server.browser() for _ in range(3))
+    laptop.login()
+    phone.login()
+    other.login(username="bob")
+    response = laptop.post("/logout-everywhere")
+    assert response.headers["X-Sessions-Ended"] == "2"
+    assert phone.get("/account", follow_redirects=False).status_code == 303
+    assert phone.exchange(API).status_code == 401
+    assert other.get("/account").status_code == 200
+
+
+# --- ID token to session (BFF) ---
+
+
+class _Form(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action, self.fields = "", {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "form":
+            self.action = values["action"] or ""
+        if tag == "input" and values.get("name"):
+            self.fields[values["name"]] = values.get("value") or ""
+
+
+def idp_login(browser: Browser, idp: DemoIdentityProvider) -> tuple[httpx.Response, dict]:
+    """Follow the login to the IdP and back; return the callback's response and the form."""
+    start = browser.get("/auth/oidc/start", follow_redirects=False)
+    assert start.status_code == 303
+    with httpx.Client() as outside:  # the IdP's own page is not one of the app's responses
+        idp_page = outside.get(start.headers["location"])
+    assert idp_page.status_code == 200
+    form = _Form()
+    form.feed(idp_page.text)
+    callback = browser.post(urlsplit(form.action).path, data=form.fields, origin=idp.issuer,
+                            follow_redirects=False)
+    return callback, form.fields
+
+
+def test_bff_login_gives_the_browser_a_session_cookie_and_no_token(
+    browser: Browser, idp: DemoIdentityProvider
+) -> None:
+    browser.get("/login")
+    callback, _ = idp_login(browser, idp)
+    assert callback.status_code == 303 and "__Host-session" in browser.cookies
+    assert "Dana" in browser.get("/account").text
+    assert browser.get("/bff/api/me").json()["via"] == "new"  # the server used a JWT
+    assert browser.post("/logout").status_code == 303
+    for response in browser.seen:  # every response the browser got: bodies, headers, cookies
+        everything = response.text + "".join(f"{k}: {v}\n" for k, v in response.headers.items())
+        assert not JWT_PATTERN.search(everything), response.url
+    assert len(browser.seen) == 6  # login page, start, callback, account, bff, logout
+
+
+def test_bff_callback_refuses_replay_foreign_state_and_wrong_tokens(
+    app_server: AppServer, browser: Browser, idp: DemoIdentityProvider
+) -> None:
+    callback, fields = idp_login(browser, idp)
+    assert callback.status_code == 303
+    browser.cookies["__Host-oidc-state"] = fields["state"]
+    replay = browser.post("/auth/oidc/callback", data=fields, origin=idp.issuer)
+    assert replay.status_code == 400  # the state was used once
+
+    def attempt(token_for: str, *, cookie_state: str | None = "same", **claims: object) -> int:
+        b = app_server.browser()
+        start = b.get("/auth/oidc/start", follow_redirects=False)
+        query = parse_qs(urlsplit(start.headers["location"]).query)
+        state, nonce = query["state"][0], query["nonce"][0]
+        if cookie_state != "same":
+            b.cookies["__Host-oidc-state"] = cookie_state or ""
+        if token_for == "id":
+            token = idp.issue_id_token(nonce=nonce, **claims)
+        else:  # an access token from the same IdP, same key, same audience
+            token = idp.issue_id_token(nonce=nonce, typ="at+jwt", **claims)
+        response = b.post("/auth/oidc/callback", data={"state": state, "id_token": token},
+                          origin=idp.issuer)
+        return response.status_code
+
+    assert attempt("id") == 303  # the control: a fair login passes
+    assert attempt("access") == 400  # an access token is refused where an ID token is due
+    assert attempt("id", audience="another-client") == 400
+    assert attempt("id", cookie_state="A" * 43) == 400  # state from another browser
+    assert attempt("id", now=app_server.clock() - 3600) == 400  # expired
+    b = app_server.browser()
+    start = b.get("/auth/oidc/start", follow_redirects=False)
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    wrong_nonce = idp.issue_id_token(nonce="not-the-nonce-of-this-login")
+    response = b.post("/auth/oidc/callback", data={"state": state, "id_token": wrong_nonce},
+                      origin=idp.issuer)
+    assert response.status_code == 400
+
+
+def test_an_id_token_is_refused_where_an_access_token_is_due(
+    browser: Browser, idp: DemoIdentityProvider
+) -> None:
+    id_token = idp.issue_id_token(nonce="n", audience=API)
+    assert browser.get("/api/me", headers=bearer(id_token)).status_code == 401
+    assert browser.get("/reports/summary", headers=bearer(id_token)).status_code == 401
+
+
+# --- phantom token ---
+
+
+def test_gateway_swaps_the_opaque_token_for_a_jwt(app_server: AppServer, browser: Browser) -> None:
+    browser.login()
+    opaque = browser.post("/token/opaque").json()["access_token"]
+    assert not JWT_PATTERN.search(opaque) and re.fullmatch(r"[A-Za-z0-9_-]{43}", opaque)
+    assert browser.get("/gateway/api/me", headers=bearer(opaque)).json() == {
+        "sub": "u-alice", "via": "new"}
+    assert browser.get("/api/me", headers=bearer(opaque)).status_code == 401  # inside: JWT only
+    assert browser.get("/gateway/api/me", headers=bearer("A" * 43)).status_code == 401
+    assert browser.get("/gateway/api/me").status_code == 401
+
+    browser.post("/token/opaque/revoke", data={"token": opaque})
+    # Cached for at most phantom_cache_seconds (10 s): still accepted right now...
+    assert browser.get("/gateway/api/me", headers=bearer(opaque)).status_code == 200
+    app_server.clock.advance(app_server.settings.phantom_cache_seconds)
+    # ...and refused once the cache entry has run out.
+    assert browser.get("/gateway/api/me", headers=bearer(opaque)).status_code == 401
+
+
+# --- migration ---
+
+
+def test_dual_accept_counts_the_old_token_then_retires_it(
+    app_server: AppServer, browser: Browser
+) -> None:
+    browser.login()
+    old = browser.post("/legacy/token").json()["access_token"]
+    new = browser.exchange(API).json()["access_token"]
+    assert browser.get("/api/me", headers=bearer(old)).json()["via"] == "old"
+    assert browser.get("/api/me", headers=bearer(old)).json()["via"] == "old"
+    assert browser.get("/api/me", headers=bearer(new)).json()["via"] == "new"
+    assert sum(browser.get("/migration").json()["old_usage"].values()) == 2
+
+    bob = app_server.browser()
+    bob.login(username="bob")
+    assert bob.post("/migration/retire").status_code == 403  # admins only
+    assert browser.post("/migration/retire", origin="https://evil.example").status_code == 403
+    assert browser.post("/migration/retire").status_code == 200
+
+    assert browser.get("/api/me", headers=bearer(old)).status_code == 401
+    assert browser.get("/api/me", headers=bearer(new)).status_code == 200
+    assert browser.get("/migration").json()["refused_after_retirement"] == 1
+
+
+def test_a_forged_old_token_is_not_counted_or_accepted(browser: Browser) -> None:
+    forged = issue_access_token("u-alice", b"x" * 32, algorithm="HS256", kid="legacy",
+                                issuer="urn:jwt-vs-sessions:demo-app", audience=API)
+    assert browser.get("/api/me", headers=bearer(forged)).status_code == 401
+    assert sum(browser.get("/migration").json()["old_usage"].values()) == 0
+
+
+# --- CORS ---
+
+
+def test_cors_allows_the_listed_origin_with_credentials(browser: Browser) -> None:
+    preflight = browser.request("OPTIONS", "/token/exchange", origin=None, headers={
+        "Origin": SECOND_ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == SECOND_ORIGIN
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    browser.login()
+    response = browser.exchange(API, origin=SECOND_ORIGIN)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == SECOND_ORIGIN
+
+
+def test_cors_rejects_an_unlisted_origin(browser: Browser) -> None:
+    preflight = browser.request("OPTIONS", "/token/exchange", origin=None, headers={
+        "Origin": "http://127.0.0.1:9999", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 400
+    assert "access-control-allow-origin" not in preflight.headers
+    browser.login()
+    response = browser.exchange(API, origin="http://127.0.0.1:9999")
+    assert response.status_code == 403  # the server refuses it too, not only the browser
+    assert "access-control-allow-origin" not in response.headers
+    read = browser.get("/api/me", headers={"Origin": "http://127.0.0.1:9999"})
+    assert "access-control-allow-origin" not in read.headers
+
+
+def test_the_demo_users_password_is_checked_by_scrypt_not_stored() -> None:
+    from app.main import check_password, make_demo_users
+
+    users = make_demo_users(PASSWORD)
+    assert PASSWORD.encode() not in users["alice"].password_hash
+    assert users["alice"].salt != users["bob"].salt
+    assert check_password(users, "alice", PASSWORD) is users["alice"]
+    assert check_password(users, "alice", PASSWORD + "x") is None
+    assert check_password(users, "nobody", PASSWORD) is None
