@@ -31,11 +31,14 @@ from pathlib import Path
 import port_for
 import pytest
 import redis
+from playwright.sync_api import Browser, sync_playwright
 from pytest_redis import factories
 from pytest_redis.executor import RedisExecutor
 from redis.cluster import RedisCluster
 
+from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.redis_cluster import LocalCluster
+from tests.site_server import build_site, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,3 +190,28 @@ def counting_redis(
     counter.count = 0
     yield client, counter
     client.close()
+
+
+# The built site and a browser, shared by every test module that opens pages.
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    result = build_site(site)
+    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+    return site
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path) -> Iterator[str]:
+    with serve(built_site) as url:
+        yield url

@@ -20,13 +20,13 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from snippets.quickstart.issue_and_verify_hs256 import issue_token
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import generate_private_key
+from tests.browser import PageWatch
 from tests.helpers import ROOT
-from tests.test_site import CHROMIUM_ARGS, PageWatch, built_site, chromium_path, site_url  # noqa: F401
 
 # RFC 7519 section 3.1: the JOSE header and claims set as the RFC writes them, CRLFs included.
 RFC_HEADER = b'{"typ":"JWT",\r\n "alg":"HS256"}'
@@ -87,44 +87,6 @@ def test_rfc_example_is_reconstructed_exactly() -> None:
 # --- the page in Chromium --------------------------------------------------------------------
 
 
-def _running_site_browser(request: pytest.FixtureRequest) -> Browser | None:
-    """The browser tests/test_site.py's session fixture has started, if it has.
-
-    pytest keeps no public handle on another module's fixture values: this reads its fixture
-    registry (``_arg2node2fixturedefs`` in pytest 9, ``_arg2fixturedefs`` before).
-    """
-    manager = request._fixturemanager
-    defs = list(getattr(manager, "_arg2fixturedefs", {}).get("browser", ()))
-    for by_owner in ("_arg2node2fixturedefs", "_arg2nodeid2fixturedefs"):
-        for found in getattr(manager, by_owner, {}).get("browser", {}).values():
-            defs.extend(found)
-    for fixturedef in defs:
-        cached = fixturedef.cached_result
-        if fixturedef.func.__module__ == "tests.test_site" and cached and cached[2] is None:
-            return cached[0]
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    """Chromium: tests/test_site.py's own browser when it is already running, else one of ours.
-
-    Importing test_site's session-scoped ``browser`` here would register a second session
-    fixture, and two sync Playwright instances cannot run at once: test_site's tests then fail
-    to start theirs. So this module reuses a browser test_site has started, and otherwise starts
-    one that lives only as long as this module. (Moving the fixture into tests/conftest.py
-    would make this unnecessary.)
-    """
-    running = _running_site_browser(request)
-    if running is not None:
-        yield running
-        return
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class Visit:
     """The inspector page with its problem watch and every request made after load."""
 
@@ -168,7 +130,7 @@ def open_inspector(
 
 
 @pytest.fixture
-def inspector(browser: Browser, site_url: str) -> Iterator[Visit]:  # noqa: F811
+def inspector(browser: Browser, site_url: str) -> Iterator[Visit]:
     yield from open_inspector(browser, site_url)
 
 
@@ -185,7 +147,7 @@ def contrast(fg: str, bg: str) -> float:
 
 @pytest.mark.parametrize(("color_scheme", "md_scheme"), [("light", "default"), ("dark", "slate")])
 def test_rfc_token_in_light_and_dark(
-    browser: Browser, site_url: str, color_scheme: str, md_scheme: str  # noqa: F811
+    browser: Browser, site_url: str, color_scheme: str, md_scheme: str
 ) -> None:
     for visit in open_inspector(browser, site_url, color_scheme):
         page = visit.page

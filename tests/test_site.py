@@ -10,34 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
 import yaml
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
+from tests.browser import PageWatch
 from tests.helpers import ROOT
-from tests.site_server import BIN, build_site, serve
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = build_site(site)
-    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
-    return site
+from tests.site_server import BIN
 
 
 def test_strict_build_has_every_page(built_site: Path) -> None:
@@ -69,58 +49,6 @@ def test_zensical_builds_the_same_config(tmp_path: Path) -> None:
     assert result.returncode == 0, f"zensical build failed:\n{result.stdout}\n{result.stderr}"
     assert "issue_token" in (site / "reference" / "index.html").read_text()
     assert "Signature verification failed" in (site / "quickstart" / "index.html").read_text()
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail(
-            "Chromium is not installed. Run `make test` (it installs Debian's chromium as root) "
-            "or `apt-get install chromium`.",
-            pytrace=False,
-        )
-    return path
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="session")
-def site_url(built_site: Path) -> Iterator[str]:
-    with serve(built_site) as url:
-        yield url
-
-
-class PageWatch:
-    """Records what a page did wrong: console errors, exceptions, failed or foreign requests."""
-
-    def __init__(self, page: Page) -> None:
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {exc}"))
-        page.on("requestfailed", self._failed)
-        page.context.route("**/*", self._route)
-
-    def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
-        if msg.type == "error":
-            self.problems.append(f"console error: {msg.text}")
-
-    def _failed(self, request) -> None:  # type: ignore[no-untyped-def]
-        if not request.url.startswith(("data:", "blob:")):
-            self.problems.append(f"failed request: {request.url} ({request.failure})")
-
-    def _route(self, route) -> None:  # type: ignore[no-untyped-def]
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            self.problems.append(f"request to another host: {url}")
-            route.abort()
 
 
 def site_pages(site: Path) -> list[str]:
