@@ -185,13 +185,13 @@ def _cost_rows(c: dict[str, Any], names: list[tuple[str, str]]) -> list[list[str
 
 
 COST_LABELS: list[tuple[str, str]] = [
-    *((f"verify_{a}", f"Verify a {a} token") for a in ALGORITHMS),
+    *((f"verify_{a}", f"Verify an {a} token") for a in ALGORITHMS),
     *((f"verify_and_check_{a}", f"Verify {a}, then blocklist and cut-off check")
       for a in ALGORITHMS),
     ("blocklist_check", "Blocklist check alone (`EXISTS`)"),
     ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
     ("session_validate", "Validate a session (one script call)"),
-    *((f"issue_{a}", f"Issue a {a} token") for a in ALGORITHMS),
+    *((f"issue_{a}", f"Issue an {a} token") for a in ALGORITHMS),
     ("session_create", "Create a session"),
 ]
 
@@ -225,7 +225,8 @@ def round_trips_fragment(d: dict[str, Any]) -> str:
 def throughput_fragment(d: dict[str, Any]) -> str:
     t = d["throughput"]
     counts = d["harness"]["throughput_processes"]
-    header = ["Algorithm", *(f"{fmt_int(n)} {TIMES} process (tokens/s)" for n in counts),
+    header = ["Algorithm",
+              *(f"{fmt_int(n)} process{'es' if n > 1 else ''} (tokens/s)" for n in counts),
               *(f"speed-up at {fmt_int(n)}" for n in counts[1:])]
     rows = []
     for algorithm in ALGORITHMS:
