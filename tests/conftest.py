@@ -147,9 +147,12 @@ def private_redis(tmp_path: Path) -> Iterator[RedisExecutor]:
 
 
 @pytest.fixture
-def snippet_env(monkeypatch: pytest.MonkeyPatch, redis_url: str, key_prefix: str) -> None:
+def snippet_env(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, key_prefix: str, redis_cluster: LocalCluster
+) -> None:
     """The environment a reader sets before running a snippet file."""
     monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_CLUSTER_URL", redis_cluster.url())
     monkeypatch.setenv("REDIS_KEY_PREFIX", key_prefix)
     monkeypatch.setenv("JWT_SECRET", secrets.token_urlsafe(48))
 

@@ -121,18 +121,37 @@ class LocalCluster:
             self.stop()
             raise
 
-    def wait_until_healthy(self, timeout: float = 30) -> None:
-        def healthy() -> bool:
-            for node in self.live_nodes():
-                info = node.client().cluster("info")
-                if info["cluster_state"] != "ok" or int(info["cluster_slots_ok"]) != 16384:
-                    return False
-                replication = node.client().info("replication")
-                if replication["role"] != "master" and replication["master_link_status"] != "up":
-                    return False  # a replica that never synced cannot take over
-            return len([n for n in self.live_nodes() if n.role() == "master"]) == self.masters
+    def is_healthy(self) -> bool:
+        """Every slot served, every live node agrees, every replica in sync with its master."""
+        for node in self.live_nodes():
+            info = node.client().cluster("info")
+            if info["cluster_state"] != "ok" or int(info["cluster_slots_ok"]) != 16384:
+                return False
+            replication = node.client().info("replication")
+            if replication["role"] != "master" and replication["master_link_status"] != "up":
+                return False  # a replica that never synced cannot take over
+        return len([n for n in self.live_nodes() if n.role() == "master"]) == self.masters
 
-        _wait_for(healthy, "the cluster to become healthy", timeout)
+    def wait_until_healthy(self, timeout: float = 30) -> None:
+        _wait_for(self.is_healthy, "the cluster to become healthy", timeout)
+
+    def wait_for_replication(self, timeout: float = 10) -> None:
+        """Wait until every replica has every write its master has acknowledged."""
+
+        def caught_up() -> bool:
+            for node in self.live_nodes():
+                info = node.client().info("replication")
+                if info["role"] != "master":
+                    continue
+                offset = info["master_repl_offset"]
+                replicas = [v for k, v in info.items() if k.startswith("slave")]
+                if len(replicas) < self.replicas_per_master:
+                    return False
+                if any(r["offset"] != offset for r in replicas):
+                    return False
+            return True
+
+        _wait_for(caught_up, "the replicas to catch up", timeout)
 
     def live_nodes(self) -> list[Node]:
         return [n for n in self.nodes if n.process is not None]

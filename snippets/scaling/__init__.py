@@ -1,0 +1,1 @@
+"""Running the session and revocation snippets on Redis Cluster."""
