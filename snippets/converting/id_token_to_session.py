@@ -2,7 +2,7 @@
 
 The browser never holds a token. The server starts the login with a one-time ``state`` and
 ``nonce``, the identity provider (IdP) sends the ID token back to the server's callback, and
-the server verifies it against the IdP's published keys (JWKS, fetched with ``PyJWKClient``):
+the server verifies it against the IdP's published keys (JWKS, fetched by `JWKSVerifier`):
 signature, ``iss``, ``aud`` (this application's client ID), ``exp`` and ``nonce``. It then
 creates a server-side session and answers with the session cookie only. The ID token is
 dropped: it proved who the user is, once.
@@ -25,7 +25,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,11 +35,11 @@ import jwt
 import redis
 
 from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable, connect
+from snippets.tokens.jwks_verifier import JWKSVerifier
 from snippets.tokens.keys import build_jwks, generate_private_key
-from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError, verify_token
+from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError
 
 LOGIN_REQUEST_SECONDS = 5 * 60
-ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 _STATE = re.compile(r"[A-Za-z0-9_-]{43}")
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -52,8 +52,6 @@ class LoginRefused(Exception):
     """
 
 
-class IdentityProviderUnavailable(Exception):
-    """The IdP's JWKS could not be fetched: no login is possible right now (answer 503)."""
 # --8<-- [end:errors]
 
 
@@ -98,11 +96,14 @@ def begin_login(
 class IdTokenVerifier:
     """Verify ID tokens from one IdP against the keys it publishes at ``jwks_url``.
 
+    Builds on `JWKSVerifier` (cached keys, bounded refetch for an unknown ``kid``) and adds
+    what makes a token an ID token for this login: its type, ``azp`` and ``nonce``.
+
     Args:
         jwks_url: The IdP's JWKS address (from its discovery document), https in production.
         issuer: The IdP's exact ``iss``.
         client_id: This application's client ID: the ``aud`` an ID token must carry.
-        algorithms: The algorithms accepted; a key whose ``alg`` is not listed is refused.
+        algorithm: The one algorithm the IdP signs ID tokens with.
         timeout: Seconds to wait for the JWKS.
     """
 
@@ -112,13 +113,14 @@ class IdTokenVerifier:
         *,
         issuer: str,
         client_id: str,
-        algorithms: Collection[str] = ID_TOKEN_ALGORITHMS,
+        algorithm: str = "ES256",
         timeout: float = 2.0,
     ) -> None:
-        self._client = jwt.PyJWKClient(jwks_url, lifespan=300, timeout=timeout)  # (1)!
-        self._issuer = issuer
+        self._keys = JWKSVerifier(  # (1)!
+            jwks_url, algorithm=algorithm, audience=client_id, issuer=issuer, typ=None,
+            timeout=timeout,
+        )
         self._client_id = client_id
-        self._algorithms = frozenset(algorithms)
 
     def verify(self, id_token: object, *, nonce: str, now: float | None = None) -> dict[str, Any]:
         """Return the claims of a valid ID token issued for this login.
@@ -132,28 +134,16 @@ class IdTokenVerifier:
             The ID token's claims.
 
         Raises:
-            TokenError: The token is refused (message says why).
-            IdentityProviderUnavailable: The JWKS could not be fetched.
+            TokenError: The token is refused (the message says why).
         """
         if not isinstance(id_token, str) or len(id_token) > MAX_TOKEN_BYTES:
             raise TokenError("not an ID token")
-        if not _COMPACT.fullmatch(id_token):  # nothing malformed reaches PyJWKClient
+        if not _COMPACT.fullmatch(id_token):
             raise TokenError("not a compact JWS: three base64url segments, no padding")
-        try:
-            header = jwt.get_unverified_header(id_token)
-            signing_key = self._client.get_signing_key_from_jwt(id_token)  # (2)!
-        except jwt.PyJWKClientConnectionError as exc:
-            raise IdentityProviderUnavailable("cannot fetch the IdP's keys") from exc
-        except Exception:
-            raise TokenError("no published key for this token") from None
-        if str(header.get("typ", "JWT")).lower() != "jwt":  # (3)!
+        claims = self._keys.verify(id_token, now=now)  # (2)!
+        typ = jwt.get_unverified_header(id_token).get("typ", "JWT")
+        if not isinstance(typ, str) or typ.lower() != "jwt":  # (3)!
             raise TokenError("wrong token type: not an ID token")
-        if signing_key.algorithm_name not in self._algorithms:
-            raise TokenError("algorithm not accepted")
-        claims = verify_token(  # signature, iss, aud, exp, iat, sub, strict parsing
-            id_token, signing_key.key, algorithm=signing_key.algorithm_name,
-            audience=self._client_id, issuer=self._issuer, now=now,
-        )
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != self._client_id:  # (4)!
             raise TokenError("azp does not name this client")
@@ -193,7 +183,6 @@ def complete_login(
 
     Raises:
         LoginRefused: Bad, foreign or replayed state, or a refused ID token.
-        IdentityProviderUnavailable: The IdP's keys could not be fetched.
         SessionStoreUnavailable: Redis could not answer.
     """
     if not (isinstance(state, str) and _STATE.fullmatch(state)):
