@@ -103,19 +103,7 @@ class Session:
 
 
 # --8<-- [start:scripts]
-# KEYS: session, user index. ARGV: now, idle deadline, absolute deadline (ms), user, data, handle.
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'user', ARGV[4], 'data', ARGV[5],
-           'created', ARGV[1], 'abs_exp', ARGV[3], 'idle_exp', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], idle - now)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZADD', KEYS[2], abs, ARGV[6])
-redis.call('PEXPIRE', KEYS[2], abs - now, 'NX')
-redis.call('PEXPIRE', KEYS[2], abs - now, 'GT')
-return 1
-"""
+# Every script touches exactly one key, so it runs unchanged on one server and on a cluster.
 
 # KEYS: session. ARGV: now (ms), idle timeout (ms). Returns the record, or nil.
 _VALIDATE = """
@@ -133,36 +121,56 @@ redis.call('PEXPIRE', KEYS[1], idle - now)
 return r
 """
 
-# KEYS: old session, new session, user index.
-# ARGV: now, idle timeout (ms), user, old handle, new handle, '1' to replace data, data.
-_ROTATE = """
-local r = redis.call('HMGET', KEYS[1], 'user', 'abs_exp', 'idle_exp')
-if r[1] ~= ARGV[3] or not (r[2] and r[3]) then return 0 end
-local now, abs = tonumber(ARGV[1]), tonumber(r[2])
-if now >= abs or now >= tonumber(r[3]) then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  return 0
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-local idle = math.min(now + tonumber(ARGV[2]), abs)
-redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'idle_exp', string.format('%d', idle))
-if ARGV[6] == '1' then redis.call('HSET', KEYS[2], 'data', ARGV[7]) end
-redis.call('PEXPIRE', KEYS[2], idle - now)
-redis.call('ZREM', KEYS[3], ARGV[4])
-redis.call('ZADD', KEYS[3], abs, ARGV[5])
+# KEYS: session. ARGV: now, idle deadline, absolute deadline (ms), user, data, created (ms).
+# Never overwrites: 0 if the key exists (a live record, or the marker `_END` leaves).
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'user', ARGV[4], 'data', ARGV[5],
+           'created', ARGV[6], 'abs_exp', ARGV[3], 'idle_exp', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[1]))
 return 1
 """
 
-# KEYS: session, user index. ARGV: user, handle.
-_DESTROY = """
-if redis.call('HGET', KEYS[1], 'user') ~= ARGV[1] then return 0 end
+# KEYS: session. ARGV: now (ms). Takes the record away: returns it and deletes it, so of
+# concurrent claims exactly one gets it. A record past a deadline is deleted too, and only
+# its user comes back (to clean the index). nil if there is no record.
+_CLAIM = """
+local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
+if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-return 1
+local now = tonumber(ARGV[1])
+if now >= tonumber(r[4]) or now >= tonumber(r[5]) then return {r[1]} end
+return r
+"""
+
+# KEYS: session. Deletes the record and returns its user; nil if there is none.
+_DESTROY = """
+local user = redis.call('HGET', KEYS[1], 'user')
+if not user then return false end
+redis.call('DEL', KEYS[1])
+return user
+"""
+
+# KEYS: session. ARGV: now, absolute deadline (ms), user. Ends the handle for good: deletes
+# the user's record (1), or, if there is no record yet, leaves an 'ended' marker until the
+# absolute deadline so that a create or rotation still in flight cannot write it later (0).
+_END = """
+local user = redis.call('HGET', KEYS[1], 'user')
+if user == ARGV[3] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])
+if not user and ttl > 0 then
+  redis.call('HSET', KEYS[1], 'ended', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 0
 """
 # --8<-- [end:scripts]
+
+_RECORD_FIELDS = ("user", "data", "created", "abs_exp", "idle_exp")
+_MAX_END_PASSES = 16
 
 
 def _text(value: bytes | str) -> str:
@@ -176,7 +184,8 @@ class RedisSessionStore:
     nothing else for bad input: a malformed, unknown or expired ID is simply not a session.
 
     Args:
-        client: A redis-py client (bytes or decoded responses); see `connect`.
+        client: A redis-py client (bytes or decoded responses), or a
+            ``redis.cluster.RedisCluster``; see `connect`.
         prefix: Put in front of every key this store writes.
         idle_timeout: Seconds without use after which a session ends.
         absolute_timeout: Seconds after creation after which a session ends, used or not.
@@ -196,13 +205,14 @@ class RedisSessionStore:
             raise ValueError("need 0 < idle_timeout <= absolute_timeout")
         self._r = client
         self._prefix = prefix
+        self._session_prefix = f"{prefix}session:"
         self._idle_ms = int(idle_timeout * 1000)
         self._absolute_ms = int(absolute_timeout * 1000)
         self._now = now
         # register_script runs EVALSHA and loads the script only if Redis lacks it.
+        self._validate_sha = hashlib.sha1(_VALIDATE.encode()).hexdigest()  # noqa: S324 - Redis' name
         self._create = client.register_script(_CREATE)
-        self._validate = client.register_script(_VALIDATE)
-        self._rotate = client.register_script(_ROTATE)
+        self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
 
     # --8<-- [start:keys]
@@ -224,12 +234,24 @@ class RedisSessionStore:
         if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
             raise ValueError(f"user_id must be a str of 1 to {MAX_USER_ID_LENGTH} characters")
 
+    def _index_add(self, user_id: str, handle: str, absolute: int, now: int) -> None:
+        """Put ``handle`` in the user's index, before its record exists (one round trip)."""
+        index = self._index_key(user_id)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zremrangebyscore(index, "-inf", now)  # entries past their absolute deadline
+        pipe.zadd(index, {handle: absolute})
+        pipe.pexpire(index, absolute - now, nx=True)
+        pipe.pexpire(index, absolute - now, gt=True)
+        pipe.execute()
+
     # --8<-- [start:create]
     def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
         """Start a session for ``user_id`` and return its new ID, to be sent once.
 
         Always a fresh ID from ``secrets``: never reuse an ID the client sent (that would let
-        an attacker fix the victim's session ID before login).
+        an attacker fix the victim's session ID before login). Two round trips: the handle
+        goes into the user's index first, then the record is written, so a live session is
+        never missing from the index that "log out everywhere" reads.
 
         Args:
             user_id: Whose session this is.
@@ -244,11 +266,14 @@ class RedisSessionStore:
         absolute = now + self._absolute_ms
         idle = min(now + self._idle_ms, absolute)
         with _store_errors():
-            for _ in range(3):  # a clash of 256-bit IDs will not happen; never overwrite one
+            # A 256-bit clash will not happen, but a "log out everywhere" that ends this
+            # handle before its record is written may: then draw a new ID.
+            for _ in range(5):
                 session_id = secrets.token_urlsafe(32)
                 handle = self._handle(session_id)
-                keys = [self._session_key(handle), self._index_key(user_id)]
-                if self._create(keys, [now, idle, absolute, user_id, payload, handle]):
+                self._index_add(user_id, handle, absolute, now)
+                args = [now, idle, absolute, user_id, payload, now]
+                if self._create([self._session_key(handle)], args):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
     # --8<-- [end:create]
@@ -268,24 +293,25 @@ class RedisSessionStore:
         Raises:
             SessionStoreUnavailable: Redis could not answer; the session is not valid.
         """
-        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        if type(session_id) is not str or not SESSION_ID.fullmatch(session_id):
             return None  # never send attacker-shaped input to Redis
-        handle = self._handle(session_id)
-        try:  # the hot path: a plain try costs less than the _store_errors() context manager
-            record = self._validate([self._session_key(handle)], [self._now_ms(), self._idle_ms])
+        handle = hashlib.sha256(session_id.encode()).hexdigest()
+        args = (self._session_prefix + handle, int(self._now() * 1000), self._idle_ms)
+        try:  # the hot path: EVALSHA directly, loading the script only if Redis lacks it
+            try:
+                record = self._r.evalsha(self._validate_sha, 1, *args)
+            except redis.exceptions.NoScriptError:
+                self._r.script_load(_VALIDATE)
+                record = self._r.evalsha(self._validate_sha, 1, *args)
         except redis.RedisError as exc:
             raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         if record is None:
             return None
-        user, data, created, absolute, idle = (_text(v) for v in record)
-        return Session(
-            user_id=user,
-            data=json.loads(data),
-            handle=handle,
-            created_at=int(created) / 1000,
-            expires_at=int(absolute) / 1000,
-            idle_expires_at=int(idle) / 1000,
-        )
+        user, data, created, absolute, idle = record
+        if type(user) is bytes:
+            user, data = user.decode(), data.decode()
+        return Session(user, json.loads(data), handle, int(created) / 1000,
+                       int(absolute) / 1000, int(idle) / 1000)
     # --8<-- [end:validate]
 
     # --8<-- [start:rotate]
@@ -296,9 +322,14 @@ class RedisSessionStore:
         existed before login becomes a logged-in one. The data, the user and the absolute
         deadline carry over; the idle deadline restarts.
 
+        Five single-key steps: read the user, put the new handle in the user's index, claim
+        (read and delete) the old record, write the new one, drop the old handle from the
+        index. The claim is atomic, so of concurrent rotations of one ID exactly one wins. A
+        crash after the claim logs the user out; it never leaves two live IDs.
+
         Args:
             session_id: The current, untrusted ID.
-            data: If given, replaces the session's data in the same atomic step.
+            data: If given, replaces the session's data.
 
         Returns:
             The new ID for the cookie, or None if ``session_id`` is not a live session.
@@ -309,29 +340,37 @@ class RedisSessionStore:
         if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
             return None
         old = self._handle(session_id)
-        replace = "0" if data is None else "1"
-        payload = "" if data is None else json.dumps(dict(data), separators=(",", ":"))
+        new_id = secrets.token_urlsafe(32)
+        new = self._handle(new_id)
         with _store_errors():
-            user = self._r.hget(self._session_key(old), "user")
-            if user is None:
+            user, absolute = self._r.hmget(self._session_key(old), ["user", "abs_exp"])
+            if user is None or absolute is None:
                 return None
-            user_id = _text(user)
-            for _ in range(3):
-                new_id = secrets.token_urlsafe(32)
-                new = self._handle(new_id)
-                keys = [self._session_key(old), self._session_key(new), self._index_key(user_id)]
-                args = [self._now_ms(), self._idle_ms, user_id, old, new, replace, payload]
-                done = self._rotate(keys, args)
-                if done == 1:
-                    return new_id
-                if done == 0:
-                    return None
-        raise RuntimeError("could not find an unused session ID")
+            user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
+            index = self._index_key(user_id)
+            # The new handle is indexed before the old record goes, so "log out everywhere"
+            # running at any moment of the rotation finds one of the two.
+            self._index_add(user_id, new, absolute_ms, now)
+            record = self._claim([self._session_key(old)], [now])
+            if record is None or len(record) == 1:  # gone, or past a deadline (now deleted)
+                self._r.zrem(index, new, old)
+                return None
+            _, old_data, created, _, _ = (_text(v) for v in record)
+            payload = old_data if data is None else json.dumps(dict(data), separators=(",", ":"))
+            idle = min(now + self._idle_ms, absolute_ms)
+            args = [now, idle, absolute_ms, user_id, payload, created]
+            # 0 only if "log out everywhere" ended the new handle meanwhile: stay logged out.
+            done = self._create([self._session_key(new)], args)
+            self._r.zrem(index, *((old,) if done else (old, new)))
+        return new_id if done else None
     # --8<-- [end:rotate]
 
     # --8<-- [start:destroy]
     def destroy(self, session_id: object) -> bool:
         """End one session (logout). The ID is worthless from this call on.
+
+        Two round trips: delete the record (the ID is dead from here), then drop its handle
+        from the user's index.
 
         Args:
             session_id: The untrusted ID from the cookie.
@@ -345,21 +384,24 @@ class RedisSessionStore:
         if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
             return False
         handle = self._handle(session_id)
-        key = self._session_key(handle)
         with _store_errors():
-            user = self._r.hget(key, "user")
+            user = self._destroy([self._session_key(handle)])
             if user is None:
                 return False
-            user_id = _text(user)
-            return bool(self._destroy([key, self._index_key(user_id)], [user_id, handle]))
+            self._r.zrem(self._index_key(_text(user)), handle)
+        return True
     # --8<-- [end:destroy]
 
     # --8<-- [start:destroy_all]
     def destroy_all(self, user_id: str) -> int:
         """End every session of ``user_id`` (password change, "log out everywhere").
 
-        Atomic against concurrent creates and rotations of the same user: the index is
-        watched, and the deletion retried if it changed while being read.
+        Reads the user's index and ends every handle in it: a record is deleted, and a handle
+        whose record is not written yet (a login or rotation in flight) is marked as ended, so
+        that it can never be written. Ended handles leave the index, and the index is read
+        again until it holds nothing new. Every session that existed when the call began,
+        including one being rotated meanwhile, is over when it returns. A login that starts
+        while it runs may survive it, as it may on any store short of a global lock.
 
         Args:
             user_id: Whose sessions to end. Other users' sessions are not touched.
@@ -372,22 +414,32 @@ class RedisSessionStore:
         """
         self._check_user_id(user_id)
         index = self._index_key(user_id)
-
-        def end_all(pipe: redis.client.Pipeline) -> int:
-            handles = [_text(h) for h in pipe.zrange(index, 0, -1)]
-            pipe.multi()
-            for handle in handles:
-                pipe.delete(self._session_key(handle))
-            pipe.delete(index)
-            return sum(pipe.execute()[:-1])
-
+        ended = 0
         with _store_errors():
-            return self._r.transaction(end_all, index, value_from_callable=True)
+            entries = self._r.zrange(index, 0, -1, withscores=True)
+            for _ in range(_MAX_END_PASSES):
+                if not entries:
+                    return ended
+                now = self._now_ms()
+                pipe = self._r.pipeline(transaction=False)  # split per node on a cluster
+                for handle, deadline in entries:
+                    key = self._session_key(_text(handle))
+                    pipe.execute_command("EVAL", _END, 1, key, now, int(deadline), user_id)
+                ended += sum(pipe.execute())
+                pipe = self._r.pipeline(transaction=False)
+                pipe.zrem(index, *(handle for handle, _ in entries))
+                pipe.zrange(index, 0, -1, withscores=True)
+                entries = pipe.execute()[1]
+        raise RuntimeError(f"new sessions of {user_id!r} kept appearing; call again")
     # --8<-- [end:destroy_all]
 
     # --8<-- [start:list_sessions]
     def list_sessions(self, user_id: str) -> list[Session]:
         """List the live sessions of ``user_id``, oldest first, pruning dead index entries.
+
+        Index entries past their absolute deadline are pruned, and so are records past a
+        deadline, with their entries. An entry whose record is missing is skipped but kept
+        until its deadline: it may be a login whose record is still being written.
 
         Args:
             user_id: Whose sessions to list.
@@ -402,7 +454,6 @@ class RedisSessionStore:
         self._check_user_id(user_id)
         index = self._index_key(user_id)
         now = self._now_ms()
-        fields = ("data", "created", "abs_exp", "idle_exp")
         with _store_errors():
             pipe = self._r.pipeline(transaction=False)
             pipe.zremrangebyscore(index, "-inf", now)
@@ -410,21 +461,24 @@ class RedisSessionStore:
             handles = [_text(h) for h in pipe.execute()[1]]
             pipe = self._r.pipeline(transaction=False)
             for handle in handles:
-                pipe.hmget(self._session_key(handle), fields)
+                pipe.hmget(self._session_key(handle), _RECORD_FIELDS)
             records = pipe.execute() if handles else []
             live, dead = [], []
             for handle, values in zip(handles, records, strict=True):
-                if None in values or now >= min(int(values[2]), int(values[3])):
-                    dead.append(handle)
+                if None in values or _text(values[0]) != user_id:
+                    continue  # not written yet, ended, or expired away: not listed
+                _, data, created, absolute, idle = (_text(v) for v in values)
+                if now >= min(int(absolute), int(idle)):
+                    dead.append(handle)  # past a deadline: it never comes back
                     continue
-                data, created, absolute, idle = (_text(v) for v in values)
                 live.append(
                     Session(user_id, json.loads(data), handle, int(created) / 1000,
                             int(absolute) / 1000, int(idle) / 1000)
                 )
-            if dead:  # gone or past a deadline: neither comes back, so removal is safe
-                pipe = self._r.pipeline(transaction=True)
-                pipe.delete(*(self._session_key(h) for h in dead))
+            if dead:
+                pipe = self._r.pipeline(transaction=False)
+                for handle in dead:
+                    pipe.delete(self._session_key(handle))
                 pipe.zrem(index, *dead)
                 pipe.execute()
         return sorted(live, key=lambda s: s.created_at)

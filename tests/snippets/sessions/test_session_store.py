@@ -18,6 +18,8 @@ from snippets.sessions.session_store import (
 )
 from tests.snippets.sessions.conftest import Clock
 
+pytestmark = pytest.mark.also_on_cluster
+
 MINUTE = 60
 HOUR = 60 * MINUTE
 
