@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell scripts/find-python)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+APP_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install system-deps test docs build bench lock clean
+.PHONY: help install system-deps test docs build bench app lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +42,9 @@ docs: install  ## Build the site and serve it on http://127.0.0.1:8000
 bench: install system-deps  ## Measure sizes, costs and round trips; regenerate docs/generated/
 	$(BIN)/python -m benchmarks.measure
 	$(BIN)/python -m tools.render_measured
+
+app: install system-deps  ## Run the demo app on http://127.0.0.1:8001 (its own Redis unless REDIS_URL is set)
+	PORT=$(APP_PORT) scripts/run-app
 
 lock:  ## Re-pin requirements.lock from pyproject.toml (needs network access to PyPI)
 	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found" >&2; exit 1; }
