@@ -542,6 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     keys = _keys()
     prefix = f"bench:{uuid.uuid4().hex}:"
     with redis_server() as (url, redis_kind):
@@ -560,7 +561,9 @@ def main(argv: list[str] | None = None) -> None:
         "schema": 1,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "command": "make bench",
-        "machine": machine(),
+        # Other work on the machine slows every timing and widens its spread: say how much.
+        "machine": {**machine(), "load_average_before": round(load_before, 2),
+                    "load_average_after": round(os.getloadavg()[0], 2)},
         "versions": found_versions,
         "redis": redis_kind,
         "harness": {

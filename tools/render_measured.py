@@ -98,7 +98,14 @@ def machine_fragment(d: dict[str, Any]) -> str:
         f"redis-py {v['redis']} against Redis {v['redis_server']} ({d['redis']}). "
         f"Costs were timed with pyperf {v['pyperf']}: {fmt_int(h['pyperf_processes'])} worker "
         f"processes per benchmark, {fmt_int(h['pyperf_values_per_process'])} values each after "
-        f"a warm-up. The whole run took {fmt_int(d['wall_time_s'])} s.\n"
+        f"a warm-up. The whole run took {fmt_int(d['wall_time_s'])} s"
+        + (
+            f"; the one-minute load average was {fmt_ratio(m['load_average_before'])} when it "
+            f"started and {fmt_ratio(m['load_average_after'])} when it ended (a load above "
+            "the number of cores means other work competed for them and inflated the times)"
+            if "load_average_before" in m else ""
+        )
+        + ".\n"
     )
 
 
