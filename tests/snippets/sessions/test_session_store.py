@@ -143,6 +143,35 @@ def test_validation_takes_exactly_one_round_trip(counting_redis, key_prefix: str
     assert round_trips.count == 1
 
 
+def test_round_trips_of_the_other_operations(
+    counting_redis, key_prefix: str, redis_topology: str
+) -> None:
+    client, round_trips = counting_redis
+    store = RedisSessionStore(client, prefix=key_prefix)
+    store.destroy(store.rotate(store.create("warm-up")))  # load the scripts into every master
+
+    def trips(call):  # type: ignore[no-untyped-def]
+        round_trips.count = 0
+        result = call()
+        return result, round_trips.count
+
+    sid, count = trips(lambda: store.create("alice"))
+    assert count == 2  # index entry, then record: one key each, on either topology
+    sid, count = trips(lambda: store.rotate(sid))
+    assert count == 5  # read user, index the new handle, claim, write, unindex the old one
+    assert trips(lambda: store.destroy(sid)) == (True, 2)  # delete the record, then unindex
+    ids = [store.create("alice") for _ in range(6)]
+    keys = [f"{key_prefix}session:{_handle(i)}" for i in ids]
+    # Read the index, end each handle (one pipeline), then drop them from the index and read
+    # it again in one request. On a cluster the pipeline is a request to each node holding a
+    # record, and redis-py first asks the server for the keys of each EVAL (COMMAND GETKEYS).
+    end_handles = 1
+    if redis_topology == "cluster":
+        end_handles = len(ids) + len({client.get_node_from_key(k).name for k in keys})
+    assert trips(lambda: store.destroy_all("alice")) == (6, 1 + end_handles + 1)
+    assert trips(lambda: store.destroy_all("alice")) == (0, 1)
+
+
 # -- logout, log out everywhere, rotation ---------------------------------------------------
 
 
@@ -216,6 +245,80 @@ def test_concurrent_rotations_of_one_session_yield_one_winner(store: RedisSessio
     winners = [r for r in results if r is not None]
     assert len(results) == 8 and len(winners) == 1
     assert [s.handle for s in store.list_sessions("alice")] == [_handle(winners[0])]
+
+
+# Each multi-key operation is a sequence of single-key steps. These tests stop a process
+# between two steps (an exception where Redis would have been called) or run "log out
+# everywhere" there, and check that nothing unsafe can come of it.
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+def _before(store: RedisSessionStore, step: str, action) -> None:  # type: ignore[no-untyped-def]
+    """Run ``action`` just before the store's next call of script ``step``."""
+    script = getattr(store, step)
+
+    def wrapped(keys, args):  # type: ignore[no-untyped-def]
+        setattr(store, step, script)
+        action()
+        return script(keys, args)
+
+    setattr(store, step, wrapped)
+
+
+def test_a_login_that_dies_half_way_leaves_only_a_harmless_index_entry(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    keep = store.create("alice")
+    _before(store, "_create", lambda: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        store.create("alice")
+    assert len(_index(redis_client, key_prefix, "alice")) == 2  # indexed, never written
+    assert [s.handle for s in store.list_sessions("alice")] == [_handle(keep)]  # not listed
+    assert len(_index(redis_client, key_prefix, "alice")) == 2  # kept: it may be in flight
+    assert store.destroy_all("alice") == 1
+    assert _index(redis_client, key_prefix, "alice") == set()
+
+
+def test_a_rotation_that_dies_after_the_claim_logs_the_user_out(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    sid = store.create("alice")
+    _before(store, "_create", lambda: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        store.rotate(sid)
+    assert store.validate(sid) is None  # fails closed: no session, never two
+    assert store.list_sessions("alice") == []
+    assert not any(k.startswith(f"{key_prefix}session:") for k in _keys(redis_client, key_prefix))
+
+
+@pytest.mark.parametrize("step", ["_claim", "_create"])
+def test_log_out_everywhere_during_a_rotation_ends_the_session(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, step: str
+) -> None:
+    sid = store.create("alice")
+    bob = store.create("bob")
+    ended: list[int] = []
+    _before(store, step, lambda: ended.append(store.destroy_all("alice")))
+    assert store.rotate(sid) is None  # the session existed before "log out everywhere"
+    assert store.validate(sid) is None
+    assert ended == [1 if step == "_claim" else 0]  # before the claim the record was live
+    assert store.list_sessions("alice") == []
+    assert _index(redis_client, key_prefix, "alice") == set()
+    assert store.validate(bob).user_id == "bob"
+    assert store.create("alice") is not None  # logging in again works
+
+
+def test_log_out_everywhere_during_a_login_never_leaves_a_half_made_session(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    _before(store, "_create", lambda: store.destroy_all("alice"))
+    sid = store.create("alice")  # the first handle was ended before its record; a new ID
+    assert store.validate(sid).user_id == "alice"  # a login that ends after the logout stays
+    assert [s.handle for s in store.list_sessions("alice")] == [_handle(sid)]
+    assert _index(redis_client, key_prefix, "alice") == {_handle(sid)}
 
 
 def test_list_sessions_shows_live_ones_and_prunes_the_rest(
