@@ -213,7 +213,13 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
         "session_id_bytes_with_large_data": len(big_session_id),
         "set_cookie_bytes": len(f"Set-Cookie: {build_session_cookie(session_id)}\r\n"),
         "request_header_bytes": len(cookie.encode()),
-        "readable_claims_bytes": 0,  # the ID is random: it decodes to no data at all
+        # How much of the session's data a holder of the cookie can read: every value of
+        # the data looked for in the Set-Cookie header and in the decoded ID.
+        "readable_claims_bytes": sum(
+            len(value) for value in SESSION_DATA.values()
+            if value in build_session_cookie(session_id)
+            or value.encode() in base64.urlsafe_b64decode(session_id + "=")
+        ),
         "redis_keys_first_session": after_first - before,
         "redis_keys_each_further_session": after_second - after_first,
         "redis_memory_bytes": int(client.memory_usage(record) or 0),
