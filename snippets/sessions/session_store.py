@@ -7,8 +7,27 @@ created, its absolute deadline (never moves) and its idle deadline (moves on eve
 never past the absolute one). Expiry is decided by comparing those deadlines with the store's
 clock, passed into a Lua script; Redis TTLs only clean up behind it.
 
-Every user also has an index, a sorted set of the hashed IDs of their sessions scored by
-absolute deadline, which makes "list my sessions" and "log out everywhere" possible.
+Every user also has an index, a sorted set of the hashed IDs ("handles") of their sessions
+scored by absolute deadline, which makes "list my sessions" and "log out everywhere" possible.
+
+The same code runs on one Redis server and on a Redis Cluster, where a session's record and
+its user's index live in different hash slots. No script or transaction touches more than one
+key; operations on several keys are sequences of single-key steps, ordered so that a crash or
+a concurrent call between two steps is safe:
+
+- create indexes the handle first, then writes the record (never overwriting a key): a live
+  session is never missing from its index; a crash in between leaves a stale entry, harmless.
+- validate is one script on the record: one round trip.
+- destroy deletes the record (the ID is dead), then drops the entry from the index.
+- rotate indexes the new handle, then claims the old record (reads and deletes it in one
+  script: of concurrent rotations exactly one wins), writes the new record, and drops the old
+  entry. A crash after the claim logs the user out; it never leaves two live IDs.
+- destroy_all ends every handle in the index: it deletes the record, or, when the record is not
+  written yet, leaves an "ended" marker that stops it ever being written; it repeats until the
+  index holds nothing new. Sessions that existed when it began, even one being rotated, end.
+  A login that begins during it may survive it, as with any design short of a lock.
+- list_sessions prunes entries past their absolute deadline and records past a deadline;
+  an entry with no record is skipped, not pruned (it may be a login still being written).
 
 Run it against a Redis server of your choice::
 
