@@ -51,6 +51,17 @@ def test_created_session_validates(store: RedisSessionStore, clock: Clock) -> No
     assert session.idle_expires_at == clock.now + 30 * MINUTE
 
 
+@pytest.mark.parametrize("user", ["alice", "名前 with spaces", "a\nb\n\nc", "\n"])
+def test_any_user_id_and_data_come_back_intact(store: RedisSessionStore, user: str) -> None:
+    data = {"note": "line one\nline two", "名": "é ü\u2028", "n": [1, None, True]}
+    sid = store.create(user, data)
+    session = store.validate(sid)
+    assert (session.user_id, session.data) == (user, data)
+    new = store.rotate(sid)
+    assert (store.validate(new).user_id, store.validate(new).data) == (user, data)
+    assert [s.user_id for s in store.list_sessions(user)] == [user]
+
+
 def test_ids_are_fresh_256_bit_tokens(store: RedisSessionStore) -> None:
     ids = [store.create("alice") for _ in range(100)]
     assert len(set(ids)) == 100
