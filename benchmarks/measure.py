@@ -21,7 +21,8 @@ What is measured, and how:
 - round trips: each request pattern runs on a client whose connection counts every command
   it sends to Redis (a script call or pipeline is one).
 - throughput: a fixed number of tokens verified by 1, 2 and 4 worker processes
-  (``multiprocessing``), timed from a barrier after start-up to the last result.
+  (``multiprocessing``), timed from a barrier after start-up to the last result; the best of
+  several rounds is kept, since other work on the machine can only slow a round down.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -491,7 +491,8 @@ def measure_throughput(keys: dict[str, tuple[Any, Any]], total: int, rounds: int
                 rates.append(verified / (time.perf_counter() - start))
             for w in workers:
                 w.join(timeout=60)
-            per_processes[str(n)] = {"tokens_per_s": round(statistics.median(rates))}
+            # The best round: on a shared machine, other work only ever slows a round down.
+            per_processes[str(n)] = {"tokens_per_s": round(max(rates))}
         single = per_processes["1"]["tokens_per_s"]
         for entry in per_processes.values():
             entry["speedup"] = round(entry["tokens_per_s"] / single, 2)
@@ -543,7 +544,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="fewer processes and tokens: a smoke run, not for committing")
     args = parser.parse_args(argv)
     processes, values = (2, 2) if args.quick else (6, 3)
-    total, rounds = (2_000, 1) if args.quick else (12_000, 3)
+    total, rounds = (2_000, 1) if args.quick else (8_000, 5)
     # Stopped (Ctrl-C, SIGTERM): unwind, so the private redis-server and its folder go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 

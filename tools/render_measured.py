@@ -243,7 +243,7 @@ def throughput_fragment(d: dict[str, Any]) -> str:
     return (
         table(header, rows)
         + f"\nEach cell verified {fmt_int(t['tokens_per_round'])} tokens split evenly between "
-        f"the processes; the median of {fmt_int(t['rounds'])} rounds is shown. This machine "
+        f"the processes; the best of {fmt_int(t['rounds'])} rounds is shown. This machine "
         f"has {fmt_int(d['machine']['cpu_count'])} cores.\n\n"
         "![Verification throughput by number of processes](generated/measured-throughput.svg)\n"
     )
