@@ -206,8 +206,12 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
     big_session_id = store.create("user-42", {**SESSION_DATA, "cart": ["sku-1"] * 200})
     after_second = keys_now()
     cookie = f"Cookie: {COOKIE_NAME}={session_id}\r\n"
-    record = f"{prefix}session:{store._handle(session_id)}"  # the store's own key layout
-    index = f"{prefix}user:user-42:sessions"
+    # The store's own key layout, so the figures follow it if it changes.
+    record = store._session_key(store._handle(session_id))
+    index = store._index_key("user-42")
+    record_memory, index_memory = client.memory_usage(record), client.memory_usage(index)
+    if record_memory is None or index_memory is None:
+        raise RuntimeError("the session store's key layout changed: update measure_sizes")
     session = {
         "session_id_bytes": len(session_id),
         "session_id_bytes_with_large_data": len(big_session_id),
@@ -222,8 +226,8 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
         ),
         "redis_keys_first_session": after_first - before,
         "redis_keys_each_further_session": after_second - after_first,
-        "redis_memory_bytes": int(client.memory_usage(record) or 0),
-        "redis_index_memory_bytes": int(client.memory_usage(index) or 0),
+        "redis_memory_bytes": int(record_memory),
+        "redis_index_memory_bytes": int(index_memory),
     }
     client.close()
     minimal = {a: tokens[a]["minimal"]["token_bytes"] for a in ALGORITHMS}
