@@ -36,18 +36,18 @@ import multiprocessing
 import os
 import platform
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tools.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "measured.json"
@@ -114,49 +114,6 @@ def _verify(token: str, key: Any, algorithm: str) -> dict[str, Any]:
         token, key, algorithm=algorithm, audience=AUDIENCE, issuer=ISSUER, typ="at+jwt",
         now=NOW + 1,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[tuple[str, str]]:
-    """Yield (URL, what it is): REDIS_URL if set, else a private redis-server."""
-    import redis
-
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url, "REDIS_URL"
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed: run `make system-deps` or set REDIS_URL")
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
-        port = _free_port()
-        proc = subprocess.Popen(  # noqa: S603 - a fixed binary and fixed arguments
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp, "--save", "",
-             "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            client = redis.Redis.from_url(url)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            else:
-                raise RuntimeError("the private redis-server did not start")
-            client.close()
-            yield url, "private redis-server on 127.0.0.1"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def _delete_prefix(url: str, prefix: str) -> None:

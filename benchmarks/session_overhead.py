@@ -15,72 +15,24 @@ folder and stops it at the end. Results go to ``benchmarks/results/session_overh
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
 
 from snippets.sessions.session_store import RedisSessionStore
+from tools.redis_server import redis_server
 
 ROUNDS = 41
 OPS_PER_ROUND = 500
 TARGET_RATIO = 1.2
 RESULTS = Path(__file__).resolve().parent / "results" / "session_overhead.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _redis_url() -> Iterator[tuple[str, str]]:
-    """Yield (url, where) for REDIS_URL, or for a private redis-server started here."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url, "REDIS_URL"
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server not found: install it or set REDIS_URL")
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="session-bench-") as tmp:
-        proc = subprocess.Popen(  # noqa: S603 - fixed arguments, binary found on PATH
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", tmp,
-             "--save", "", "--appendonly", "no", "--logfile", str(Path(tmp) / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"redis://127.0.0.1:{port}/0"
-            probe = redis.Redis.from_url(url)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    probe.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise
-                    time.sleep(0.02)
-            probe.close()
-            yield url, "private redis-server"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def _time_per_op(fn, n: int) -> float:  # type: ignore[no-untyped-def]
@@ -91,7 +43,7 @@ def _time_per_op(fn, n: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def run() -> dict:
-    with _redis_url() as (url, where):
+    with redis_server() as (url, where):
         client = redis.Redis.from_url(url, single_connection_client=True)
         prefix = f"bench:{uuid.uuid4().hex}:"
         try:

@@ -37,8 +37,8 @@ from pytest_redis.executor import RedisExecutor
 from redis.cluster import RedisCluster
 
 from tests.browser import CHROMIUM_ARGS, chromium_path
-from tests.redis_cluster import LocalCluster
 from tests.site_server import build_site, serve
+from tools.redis_cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ from snippets.revocation.revoke_access_token import (
 )
 from snippets.scaling.connect_cluster import connect_cluster
 from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable
-from tests.redis_cluster import LocalCluster
+from tools.redis_cluster import LocalCluster
 
 ISSUER = "https://auth.example.com"
 

@@ -1,4 +1,4 @@
-"""A real Redis Cluster on loopback for the tests: three masters, each with one replica.
+"""A real Redis Cluster on loopback for the tests and benchmarks: three masters, one replica each.
 
 Started with ``redis-server --cluster-enabled yes`` and ``redis-cli --cluster create``, in a
 temporary folder, on free ports (each node's bus port, port + 10000, free too). Stopped at the end.
@@ -58,7 +58,7 @@ class Node:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - redis-server with fixed arguments
             [
                 _binary("redis-server"),
                 "--bind", "127.0.0.1",
@@ -107,7 +107,7 @@ class LocalCluster:
         try:
             for node in self.nodes:
                 node.start()
-            subprocess.run(
+            subprocess.run(  # noqa: S603 - redis-cli with fixed arguments
                 [
                     _binary("redis-cli"), "--cluster", "create",
                     *[f"127.0.0.1:{n.port}" for n in self.nodes],
