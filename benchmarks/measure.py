@@ -47,7 +47,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.redis_cluster import LocalCluster
 from tools.redis_server import redis_server
+from tools.round_trips import RoundTripCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "measured.json"
@@ -220,19 +222,15 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
 # ----------------------------------------------------------------------------- round trips
 
 
-def _counting_client(url: str) -> tuple[Any, list[int]]:
+def _counting_client(url: str, *, cluster: bool = False) -> tuple[Any, RoundTripCounter]:
     import redis
+    from redis.cluster import RedisCluster
 
-    count = [0]
-
-    class CountingConnection(redis.Connection):
-        def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
-            count[0] += 1
-            return super().send_packed_command(command, check_health)
-
-    pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
-    client = redis.Redis(connection_pool=pool)
+    count = RoundTripCounter()
+    client_class = RedisCluster if cluster else redis.Redis
+    client = client_class.from_url(url, connection_class=count.connection_class())
     client.ping()
+    count.count = 0
     return client, count
 
 
@@ -283,12 +281,47 @@ def measure_round_trips(keys: dict[str, tuple[Any, Any]], url: str, prefix: str)
     result = {}
     for name, request in patterns.items():
         request()  # warm up: loads the Lua scripts into Redis once
-        count[0] = 0
+        count.count = 0
         for _ in range(requests):
             request()
-        per_request = count[0] / requests
+        per_request = count.count / requests
         result[name] = int(per_request) if per_request.is_integer() else per_request
     client.close()
+    return result
+
+
+def _store_round_trips(client: Any, count: RoundTripCounter, prefix: str) -> dict[str, int]:
+    from snippets.sessions.session_store import RedisSessionStore
+
+    store = RedisSessionStore(client, prefix=prefix)
+    store.destroy(store.rotate(store.create("warm-up")))  # load every script once
+    store.validate(store.create("warm-up"))
+    store.destroy_all("warm-up")
+    counts: dict[str, int] = {}
+
+    def counted(name: str, call: Callable[[], Any]) -> Any:
+        count.count = 0
+        value = call()
+        counts[name] = count.count
+        return value
+
+    session_id = counted("create", lambda: store.create("user-42", SESSION_DATA))
+    counted("validate", lambda: store.validate(session_id))
+    rotated = counted("rotate", lambda: store.rotate(session_id))
+    counted("destroy", lambda: store.destroy(rotated))
+    for _ in range(3):
+        store.create("user-43", SESSION_DATA)
+    counted("destroy_all_3", lambda: store.destroy_all("user-43"))
+    return counts
+
+
+def measure_store_round_trips(url: str, cluster_url: str, prefix: str) -> dict[str, Any]:
+    """Round trips of each session-store operation, on one server and on the cluster."""
+    result: dict[str, Any] = {}
+    for topology, target in (("single", url), ("cluster", cluster_url)):
+        client, count = _counting_client(target, cluster=topology == "cluster")
+        result[topology] = _store_round_trips(client, count, prefix)
+        client.close()
     return result
 
 
@@ -302,14 +335,23 @@ COSTS = [
     "blocklist_and_cutoff_check",
     "session_create",
     "session_validate",
+    "blocklist_and_cutoff_check_cluster",
+    "session_validate_cluster",
 ]
 
 
-def _cost_function(name: str, url: str, prefix: str) -> Callable[[], object]:
+def _cost_function(name: str, url: str, prefix: str, cluster_url: str) -> Callable[[], object]:
     """Build, outside the timed loop, the call that benchmark ``name`` times."""
     from snippets.revocation.logout_everywhere import check_access_token
     from snippets.revocation.revoke_access_token import ensure_not_revoked
+    from snippets.scaling.connect_cluster import connect_cluster
     from snippets.sessions.session_store import RedisSessionStore, connect
+
+    if name.endswith("_cluster"):
+        name = name.removesuffix("_cluster")
+        client = connect_cluster(cluster_url)
+    else:
+        client = None
 
     kind, _, algorithm = name.rpartition("_")
     if algorithm in ALGORITHMS:
@@ -333,7 +375,7 @@ def _cost_function(name: str, url: str, prefix: str) -> Callable[[], object]:
             return claims
 
         return verify_and_check
-    client = connect(url)
+    client = client or connect(url)
     claims = {"iss": ISSUER, "sub": SUBJECT, "jti": secrets.token_urlsafe(16), "iat": NOW,
               "exp": NOW + 900}
     if name == "blocklist_check":
@@ -354,7 +396,8 @@ def run_costs_worker() -> None:
     import pyperf
 
     def add_args(cmd: list[str], args: argparse.Namespace) -> None:
-        cmd.extend(("--redis-url", args.redis_url, "--prefix", args.prefix))
+        cmd.extend(("--redis-url", args.redis_url, "--prefix", args.prefix,
+                    "--cluster-url", args.cluster_url))
 
     runner = pyperf.Runner(
         program_args=("-m", "benchmarks.measure", "costs"),
@@ -362,12 +405,13 @@ def run_costs_worker() -> None:
     )
     runner.argparser.add_argument("--redis-url", required=True)
     runner.argparser.add_argument("--prefix", required=True)
+    runner.argparser.add_argument("--cluster-url", required=True)
     args = runner.parse_args()
     prepared: dict[str, Callable[[], object]] = {}
 
     def timed(loops: int, name: str) -> float:
         if name not in prepared:
-            prepared[name] = _cost_function(name, args.redis_url, args.prefix)
+            prepared[name] = _cost_function(name, args.redis_url, args.prefix, args.cluster_url)
             prepared[name]()  # scripts loaded, connections open
         call = prepared[name]
         start = time.perf_counter()
@@ -379,7 +423,9 @@ def run_costs_worker() -> None:
         runner.bench_time_func(name, timed, name)
 
 
-def measure_costs(url: str, prefix: str, processes: int, values: int) -> dict[str, Any]:
+def measure_costs(
+    url: str, prefix: str, cluster_url: str, processes: int, values: int
+) -> dict[str, Any]:
     import pyperf
 
     with tempfile.TemporaryDirectory(prefix="bench-pyperf-") as tmp:
@@ -387,7 +433,7 @@ def measure_costs(url: str, prefix: str, processes: int, values: int) -> dict[st
         subprocess.run(  # noqa: S603 - this same module, with fixed arguments
             [sys.executable, "-m", "benchmarks.measure", "costs", "--quiet",
              "--processes", str(processes), "--values", str(values), "--output", str(out),
-             "--redis-url", url, "--prefix", prefix],
+             "--redis-url", url, "--prefix", prefix, "--cluster-url", cluster_url],
             cwd=ROOT, check=True,
         )
         suite = pyperf.BenchmarkSuite.load(str(out))
@@ -401,9 +447,12 @@ def measure_costs(url: str, prefix: str, processes: int, values: int) -> dict[st
         }
     baseline = costs["session_validate"]["median_us"]
     hs256 = costs["verify_HS256"]["median_us"]
-    for cost in costs.values():
+    for name, cost in costs.items():
         cost["ratio_to_session_validate"] = round(cost["median_us"] / baseline, 4)
         cost["ratio_to_verify_HS256"] = round(cost["median_us"] / hs256, 4)
+        if name.endswith("_cluster"):
+            single = costs[name.removesuffix("_cluster")]["median_us"]
+            cost["ratio_to_one_server"] = round(cost["median_us"] / single, 4)
     return {name: costs[name] for name in COSTS}
 
 
@@ -513,17 +562,23 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     keys = _keys()
     prefix = f"bench:{uuid.uuid4().hex}:"
-    with redis_server() as (url, redis_kind):
+    cluster_dir = tempfile.TemporaryDirectory(prefix="bench-cluster-")
+    cluster = LocalCluster(Path(cluster_dir.name))
+    with redis_server() as (url, redis_kind), cluster_dir:
         try:
+            print("starting a private Redis Cluster...", flush=True)
+            cluster.start()
             print("sizes and round trips...", flush=True)
             sizes = measure_sizes(keys, url, prefix)
             round_trips = measure_round_trips(keys, url, prefix)
+            store_round_trips = measure_store_round_trips(url, cluster.url(), prefix)
             print("costs (pyperf)...", flush=True)
-            costs = measure_costs(url, prefix, processes, values)
+            costs = measure_costs(url, prefix, cluster.url(), processes, values)
             print("throughput...", flush=True)
             throughput = measure_throughput(keys, total, rounds)
             found_versions = versions(url)
         finally:
+            cluster.stop()
             _delete_prefix(url, prefix)
     data = {
         "schema": 1,
@@ -543,6 +598,8 @@ def main(argv: list[str] | None = None) -> None:
         "seed": SEED,
         "sizes": sizes,
         "round_trips": round_trips,
+        "store_round_trips": store_round_trips,
+        "cluster": "private Redis Cluster on 127.0.0.1: 3 masters, 1 replica each",
         "costs": costs,
         "throughput": throughput,
         "wall_time_s": round(time.perf_counter() - started),

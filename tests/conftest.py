@@ -39,6 +39,7 @@ from redis.cluster import RedisCluster
 from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.site_server import build_site, serve
 from tools.redis_cluster import LocalCluster
+from tools.round_trips import RoundTripCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,38 +158,14 @@ def snippet_env(
     monkeypatch.setenv("JWT_SECRET", secrets.token_urlsafe(48))
 
 
-class RoundTripCounter:
-    """Counts the requests a client sends to Redis (a pipeline or script call is one)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 @pytest.fixture
 def counting_redis(
     request: pytest.FixtureRequest, redis_topology: str, redis_url: str
 ) -> Iterator[tuple[redis.Redis, RoundTripCounter]]:
     """A client whose every round trip to the server is counted in ``counter.count``."""
     counter = RoundTripCounter()
-
-    class CountingConnection(redis.Connection):
-        """Counts requests, leaving out the hand-shake a new connection makes."""
-
-        _handshaking = False
-
-        def on_connect_check_health(self, check_health: bool = True) -> None:
-            self._handshaking = True
-            try:
-                super().on_connect_check_health(check_health)
-            finally:
-                self._handshaking = False
-
-        def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
-            if not self._handshaking:
-                counter.count += 1
-            return super().send_packed_command(command, check_health)
-
-    client = _client_for(request, redis_topology, redis_url, connection_class=CountingConnection)
+    counting = counter.connection_class()
+    client = _client_for(request, redis_topology, redis_url, connection_class=counting)
     client.ping()  # connect (and, on a cluster, learn the slot map) before counting starts
     counter.count = 0
     yield client, counter

@@ -229,6 +229,45 @@ def round_trips_fragment(d: dict[str, Any]) -> str:
                  [[label, fmt_int(r[key])] for key, label in labels])
 
 
+def scaling_costs_fragment(d: dict[str, Any]) -> str:
+    c = d["costs"]
+    labels = [
+        ("session_validate", "Validate a session (one script call)"),
+        ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
+    ]
+    rows = [[label, fmt_us(c[name]["median_us"]), fmt_us(c[f"{name}_cluster"]["median_us"]),
+             times(c[f"{name}_cluster"]["ratio_to_one_server"])] for name, label in labels]
+    return (
+        table(["Check", "One server (µs)", "Cluster (µs)", f"Cluster {TIMES} one server"], rows)
+        + f"\nBoth on this machine, timed side by side in one run of `{d['command']}`: "
+        f"the cluster is a {d['cluster']}. Every check is still one round trip; the cluster "
+        "client adds its own work per call (finding the key's slot and node).\n"
+    )
+
+
+STORE_OPERATIONS = [
+    ("validate", "Validate (every request)"),
+    ("create", "Create (login)"),
+    ("destroy", "Destroy (logout)"),
+    ("rotate", "Rotate the ID (login, privilege change)"),
+    ("destroy_all_3", "Log out everywhere, a user with three sessions"),
+]
+
+
+def store_round_trips_fragment(d: dict[str, Any]) -> str:
+    r = d["store_round_trips"]
+    rows = [[label, fmt_int(r["single"][key]), fmt_int(r["cluster"][key])]
+            for key, label in STORE_OPERATIONS]
+    return (
+        table(["Session store operation", "Round trips, one server", "Round trips, cluster"],
+              rows)
+        + "\nCounted by `benchmarks/measure.py` with a connection that counts every request it "
+        "sends (a pipeline or a script call counts once). On a cluster, logging out everywhere "
+        "sends one request to each node that holds one of the user's sessions, so its count "
+        "depends on where the sessions landed.\n"
+    )
+
+
 def throughput_fragment(d: dict[str, Any]) -> str:
     t = d["throughput"]
     counts = d["harness"]["throughput_processes"]
@@ -341,6 +380,8 @@ FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "measured-costs": costs_fragment,
     "measured-round-trips": round_trips_fragment,
     "measured-throughput": throughput_fragment,
+    "scaling-costs": scaling_costs_fragment,
+    "session-store-round-trips": store_round_trips_fragment,
 }
 
 # ----------------------------------------------------------------------------- charts
