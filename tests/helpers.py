@@ -30,3 +30,17 @@ def sections_in(snippet: Path) -> set[str]:
     starts = set(re.findall(r"# --8<-- \[start:([\w-]+)\]", text))
     ends = set(re.findall(r"# --8<-- \[end:([\w-]+)\]", text))
     return starts & ends
+
+
+class ManualClock:
+    """A clock that moves only when the test says so: ``clock()`` reads it, ``clock.now = t``
+    or ``clock.advance(seconds)`` moves it. Pass it wherever a snippet takes ``now``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

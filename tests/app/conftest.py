@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from app.demo_idp import DemoIdentityProvider
 from app.main import Settings, create_app, make_demo_users
 from snippets.tokens.keys import generate_private_key
-from tests.helpers import ROOT
+from tests.helpers import ROOT, ManualClock
 
 PASSWORD = "demo-password-for-tests"
 USERS = make_demo_users(PASSWORD)
@@ -38,18 +38,11 @@ SECOND_ORIGIN = "http://127.0.0.1:8002"
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
-class Clock:
-    """A clock the test moves; the app reads it through ``Settings.now``."""
+class Clock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
-    def __init__(self) -> None:
-        self.value = time.time()
-
-    def __call__(self) -> float:
-        return self.value
-
-    def advance(self, seconds: float) -> None:
-        self.value += seconds
-
+    def __init__(self, now: float = time.time()) -> None:
+        super().__init__(now)
 
 @dataclass
 class Browser:

@@ -11,6 +11,7 @@ import pytest
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import ALGORITHMS, generate_private_key
 from snippets.tokens.verify_token import verify_token
+from tests.helpers import ManualClock
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
@@ -53,15 +54,11 @@ def keys(all_keys: dict[str, Keys]) -> Keys:
     return all_keys["EdDSA"]
 
 
-class Clock:
-    """A clock the test moves by hand; nothing sleeps."""
+class Clock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
     def __init__(self, now: float = T0) -> None:
-        self.now = float(now)
-
-    def __call__(self) -> float:
-        return self.now
-
+        super().__init__(now)
 
 @pytest.fixture
 def clock() -> Callable[[], float]:

@@ -12,21 +12,17 @@ from app.demo_idp import DemoIdentityProvider
 from snippets.converting.exchange_session_for_jwt import Signer
 from snippets.sessions.session_store import RedisSessionStore
 from snippets.tokens.keys import generate_private_key
+from tests.helpers import ManualClock
 
 ISSUER = "https://app.example.com"
 ORDERS, REPORTS = "https://orders.example.com", "https://reports.example.com"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.value = float(int(time.time()))
+class Clock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
-    def __call__(self) -> float:
-        return self.value
-
-    def advance(self, seconds: float) -> None:
-        self.value += seconds
-
+    def __init__(self, now: float = int(time.time())) -> None:
+        super().__init__(now)
 
 @pytest.fixture
 def clock() -> Clock:

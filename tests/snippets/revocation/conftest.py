@@ -11,19 +11,16 @@ import redis
 from pytest_redis.executor import RedisExecutor
 
 from snippets.revocation.revoke_access_token import connect
+from tests.helpers import ManualClock
 
 T0 = 1_700_000_000  # the tests' "now", in seconds since the epoch
 
 
-class Clock:
-    """A clock the test moves by hand: ``clock()`` reads it, ``clock.t += 60`` advances it."""
+class Clock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
+    def __init__(self, now: float = T0) -> None:
+        super().__init__(now)
 
 @pytest.fixture
 def clock() -> Clock:

@@ -35,7 +35,7 @@ def _reason(r: redis.Redis, claims: dict, prefix: str) -> str | None:
 def test_cutoff_refuses_older_tokens_only(
     redis_client: redis.Redis, key_prefix: str, make_claims, clock
 ) -> None:
-    clock.t = T0 + 0.7  # logout at 0.7 s into second T0
+    clock.now = T0 + 0.7  # logout at 0.7 s into second T0
     logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
     assert _reason(redis_client, make_claims(iat=T0 - 600), key_prefix) == "logged_out"
     assert _reason(redis_client, make_claims(iat=T0 - 1), key_prefix) == "logged_out"
@@ -55,7 +55,7 @@ def test_cutoff_lasts_as_long_as_the_longest_token_and_never_moves_back(
                       leeway=10, now=clock)
     key = cutoff_key(make_claims(), prefix=key_prefix)
     assert redis_client.ttl(key) == MAX_ACCESS_TOKEN_LIFETIME + 10 + 1
-    clock.t = T0 - 30  # a server whose clock is behind
+    clock.now = T0 - 30  # a server whose clock is behind
     logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
     assert int(redis_client.get(key)) == T0
     assert _reason(redis_client, make_claims(iat=T0), key_prefix) == "logged_out"
@@ -84,7 +84,7 @@ def test_blocklist_and_cutoff_are_checked_in_one_round_trip(
     client, round_trips = counting_redis
     revoked, fresh = make_claims(iat=T0 + 5), make_claims(iat=T0 + 5)
     logout_everywhere(client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
-    clock.t = T0 + 5
+    clock.now = T0 + 5
     revoke_access_token(client, revoked, prefix=key_prefix, now=clock)
     round_trips.count = 0
     assert _reason(client, revoked, key_prefix) == "revoked"

@@ -37,7 +37,7 @@ def test_access_tokens_last_minutes_and_refresh_tokens_days(
     claims = authenticate(redis_client, key, pair.access_token, prefix=key_prefix, now=clock)
     assert claims["exp"] - claims["iat"] == pair.expires_in == 15 * 60
     assert ACCESS_LIFETIME.total_seconds() < 3600 and REFRESH_LIFETIME >= 24 * 3600
-    clock.t += pair.expires_in + DEFAULT_LEEWAY.total_seconds()
+    clock.now += pair.expires_in + DEFAULT_LEEWAY.total_seconds()
     with pytest.raises(TokenError):  # expired: the client must refresh
         authenticate(redis_client, key, pair.access_token, prefix=key_prefix, now=clock)
     fresh = refresh(redis_client, key, pair.refresh_token, prefix=key_prefix, now=clock)
@@ -49,10 +49,10 @@ def test_logout_revokes_the_family_and_blocklists_the_access_token(
     redis_client: redis.Redis, key_prefix: str, key: bytes, clock
 ) -> None:
     pair = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)
-    clock.t += 60
+    clock.now += 60
     pair = refresh(redis_client, key, pair.refresh_token, prefix=key_prefix, now=clock)
     other = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)  # other device
-    clock.t += 100
+    clock.now += 100
     log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix,
             now=clock)
     with pytest.raises(TokenRefused) as refused:
@@ -73,7 +73,7 @@ def test_logout_with_an_expired_access_token_still_ends_the_session(
     redis_client: redis.Redis, key_prefix: str, key: bytes, clock
 ) -> None:
     pair = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)
-    clock.t += 3600
+    clock.now += 3600
     log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix,
             now=clock)
     claims = jwt.decode(pair.access_token, options={"verify_signature": False})

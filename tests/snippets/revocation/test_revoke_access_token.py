@@ -25,7 +25,7 @@ def test_revoked_token_is_refused_for_exactly_its_remaining_life(
 ) -> None:
     claims = make_claims(exp=T0 + 900)
     ensure_not_revoked(redis_client, claims, prefix=key_prefix)  # accepted before
-    clock.t = T0 + 300
+    clock.now = T0 + 300
     assert revoke_access_token(redis_client, claims, prefix=key_prefix, now=clock) is True
     with pytest.raises(TokenRefused) as refused:
         ensure_not_revoked(redis_client, claims, prefix=key_prefix)
@@ -37,7 +37,7 @@ def test_entry_outlives_exp_by_the_verifiers_leeway(
     redis_client: redis.Redis, key_prefix: str, make_claims, clock
 ) -> None:
     claims = make_claims(exp=T0 + 900)
-    clock.t = T0 + 100.5  # a fractional clock rounds the TTL up, never down
+    clock.now = T0 + 100.5  # a fractional clock rounds the TTL up, never down
     revoke_access_token(redis_client, claims, prefix=key_prefix, leeway=10, now=clock)
     assert redis_client.ttl(blocklist_key(claims, prefix=key_prefix)) == math.ceil(809.5)
 

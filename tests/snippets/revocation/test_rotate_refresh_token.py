@@ -75,7 +75,7 @@ def test_reuse_revokes_the_whole_family_including_later_descendants(
 ) -> None:
     chain = [login()]
     for _ in range(3):  # t0 -> t1 -> t2 -> t3, all issued after t1 was retired but t3
-        clock.t += 60
+        clock.now += 60
         chain.append(rotate_refresh_token(
             redis_client, chain[-1], prefix=key_prefix, now=clock).refresh_token)
     other_user = login("user-7")
@@ -140,14 +140,14 @@ def test_unused_token_and_family_expire_by_the_clock(
     redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     idle = login()
-    clock.t += REFRESH_LIFETIME
+    clock.now += REFRESH_LIFETIME
     assert _reason(redis_client, idle, key_prefix, clock) == "expired"
     active = login()
     for _ in range(FAMILY_LIFETIME // REFRESH_LIFETIME):  # used often, but the family ends
-        clock.t += REFRESH_LIFETIME - 1
+        clock.now += REFRESH_LIFETIME - 1
         active = rotate_refresh_token(
             redis_client, active, prefix=key_prefix, now=clock).refresh_token
-    clock.t += REFRESH_LIFETIME - 1
+    clock.now += REFRESH_LIFETIME - 1
     assert _reason(redis_client, active, key_prefix, clock) == "expired"
 
 
@@ -155,7 +155,7 @@ def test_every_key_expires_on_its_own(
     redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     token = login()
-    clock.t += 3600
+    clock.now += 3600
     rotate_refresh_token(redis_client, token, prefix=key_prefix, now=clock)
     keys = [*redis_client.scan_iter(match=f"{key_prefix}*")]
     assert len(keys) == 4  # user index, family, retired token, new token

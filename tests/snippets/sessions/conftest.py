@@ -6,20 +6,14 @@ import pytest
 import redis
 
 from snippets.sessions.session_store import RedisSessionStore
+from tests.helpers import ManualClock
 
 
-class Clock:
-    """A clock that only moves when the test says so."""
+class Clock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        super().__init__(now)
 
 @pytest.fixture
 def clock() -> Clock:

@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from snippets.tokens.keys import ALGORITHMS, generate_private_key
+from tests.helpers import ManualClock
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
@@ -121,9 +122,8 @@ def jwks_server():
     server.close()
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+class FakeClock(ManualClock):
+    """The shared manual clock, starting where these tests expect."""
 
-    def __call__(self) -> float:
-        return self.now
+    def __init__(self, now: float = 1000.0) -> None:
+        super().__init__(now)
