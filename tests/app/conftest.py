@@ -41,8 +41,8 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 class Clock(ManualClock):
     """The shared manual clock, starting where these tests expect."""
 
-    def __init__(self, now: float = time.time()) -> None:
-        super().__init__(now)
+    def __init__(self, now: float | None = None) -> None:
+        super().__init__(time.time() if now is None else now)  # the real time when made
 
 @dataclass
 class Browser:

@@ -21,8 +21,8 @@ ORDERS, REPORTS = "https://orders.example.com", "https://reports.example.com"
 class Clock(ManualClock):
     """The shared manual clock, starting where these tests expect."""
 
-    def __init__(self, now: float = int(time.time())) -> None:
-        super().__init__(now)
+    def __init__(self, now: float | None = None) -> None:
+        super().__init__(int(time.time()) if now is None else now)  # the real time when made
 
 @pytest.fixture
 def clock() -> Clock:
