@@ -63,17 +63,19 @@ def test_every_page_loads_cleanly(browser: Browser, built_site: Path, site_url: 
     pages = site_pages(built_site)
     assert len(pages) >= 10
     failures = {}
-    for color_scheme in ("light", "dark"):
+    for color_scheme, material_scheme in (("light", "default"), ("dark", "slate")):
         context = browser.new_context(color_scheme=color_scheme)
+        page = context.new_page()
+        watch = PageWatch(page)
         for rel in pages:
-            page = context.new_page()
-            watch = PageWatch(page)
+            watch.problems.clear()
             response = page.goto(site_url + rel, wait_until="networkidle")
             assert response is not None and response.ok, rel
             assert page.locator("h1").count() >= 1, rel
+            scheme = page.locator("body").get_attribute("data-md-color-scheme")
+            assert scheme == material_scheme, (rel, scheme)
             if watch.problems:
-                failures[f"{color_scheme}:{rel or 'index'}"] = watch.problems
-            page.close()
+                failures[f"{color_scheme}:{rel or 'index'}"] = list(watch.problems)
         context.close()
     assert not failures, failures
 
