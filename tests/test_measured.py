@@ -104,6 +104,7 @@ def _configured_figures() -> dict[tuple[str, str], str]:
     return {
         ("converting.md", f"{CACHE_SECONDS:g} s"): "the phantom-token cache's default lifetime",
         ("security-pitfalls.md", f"{MIN_HMAC_SECRET_BYTES} bytes"): "the shortest HMAC secret",
+        ("quickstart.md", f"{MIN_HMAC_SECRET_BYTES} bytes"): "the shortest HMAC secret",
     }
 
 

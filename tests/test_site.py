@@ -48,7 +48,7 @@ def test_zensical_builds_the_same_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, f"zensical build failed:\n{result.stdout}\n{result.stderr}"
     assert "issue_token" in (site / "reference" / "index.html").read_text()
-    assert "Signature verification failed" in (site / "quickstart" / "index.html").read_text()
+    assert "signature verification failed" in (site / "quickstart" / "index.html").read_text()
 
 
 def site_pages(site: Path) -> list[str]:

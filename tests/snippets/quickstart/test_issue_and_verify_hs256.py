@@ -5,15 +5,17 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from snippets.quickstart.issue_and_verify_hs256 import (
-    AUDIENCE,
-    ISSUER,
-    issue_token,
-    load_secret,
-    verify,
-)
+from snippets.quickstart.issue_and_verify_hs256 import AUDIENCE, ISSUER, issue_token, verify
+from snippets.tokens.verify_token import TokenError
 
 SECRET = b"s" * 32
+
+
+def _sign(**claims: object) -> str:
+    now = datetime.now(UTC)
+    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now,
+            "exp": now + timedelta(minutes=5)}
+    return jwt.encode({**base, **claims}, SECRET, algorithm="HS256")
 
 
 def test_round_trip_returns_the_claims() -> None:
@@ -31,53 +33,43 @@ def test_each_token_has_its_own_id() -> None:
 
 
 def test_wrong_secret_is_refused() -> None:
-    with pytest.raises(jwt.InvalidSignatureError):
+    with pytest.raises(TokenError, match="signature"):
         verify(issue_token("alice", SECRET), b"t" * 32)
 
 
 def test_expired_token_is_refused() -> None:
-    token = issue_token("alice", SECRET, lifetime=timedelta(seconds=-1))
-    with pytest.raises(jwt.ExpiredSignatureError):
+    token = issue_token("alice", SECRET, lifetime=timedelta(minutes=-1))
+    with pytest.raises(TokenError, match=r"expired|lifetime"):
         verify(token, SECRET)
 
 
 def test_token_without_exp_is_refused() -> None:
     now = datetime.now(UTC)
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now}
-    token = jwt.encode(claims, SECRET, algorithm="HS256")
-    with pytest.raises(jwt.MissingRequiredClaimError, match="exp"):
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now}, SECRET,
+                       algorithm="HS256")
+    with pytest.raises(TokenError, match="exp"):
         verify(token, SECRET)
 
 
 def test_other_audience_is_refused() -> None:
-    now = datetime.now(UTC)
-    claims = {"iss": ISSUER, "aud": "https://other.example.com", "sub": "alice", "iat": now,
-              "exp": now + timedelta(minutes=5)}
-    with pytest.raises(jwt.InvalidAudienceError):
-        verify(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET)
+    with pytest.raises(TokenError, match="audience"):
+        verify(_sign(aud="https://other.example.com"), SECRET)
 
 
 def test_alg_none_is_refused() -> None:
     now = datetime.now(UTC)
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now,
               "exp": now + timedelta(minutes=5)}
-    token = jwt.encode(claims, None, algorithm="none")
-    with pytest.raises(jwt.InvalidAlgorithmError):
-        verify(token, SECRET)
+    with pytest.raises(TokenError):
+        verify(jwt.encode(claims, None, algorithm="none"), SECRET)
 
 
-@pytest.mark.parametrize("value", [None, "", "short", "x" * 31])
-def test_missing_or_short_secret_is_refused(
-    monkeypatch: pytest.MonkeyPatch, value: str | None
-) -> None:
-    if value is None:
-        monkeypatch.delenv("JWT_SECRET", raising=False)
-    else:
-        monkeypatch.setenv("JWT_SECRET", value)
-    with pytest.raises(RuntimeError, match="at least 32 bytes"):
-        load_secret()
+def test_a_date_given_as_a_string_is_refused() -> None:
+    # Bare jwt.decode accepts a numeric string for exp; the verifier this snippet uses does not.
+    with pytest.raises(TokenError, match="exp"):
+        verify(_sign(exp=str(int(datetime.now(UTC).timestamp()) + 300)), SECRET)
 
 
-def test_long_secret_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JWT_SECRET", "k" * 32)
-    assert load_secret() == b"k" * 32
+def test_a_short_secret_is_refused_as_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="32"):
+        verify(issue_token("alice", SECRET), b"short")
