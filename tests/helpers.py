@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
+from typing import Any
+
+from snippets.tokens.keys import generate_private_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -44,3 +48,12 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def signing_and_verifying_keys(algorithm: str) -> tuple[Any, Any]:
+    """Fresh keys for ``algorithm``: one random secret twice for HS256, else private, public."""
+    if algorithm == "HS256":
+        secret = secrets.token_urlsafe(48).encode()
+        return secret, secret
+    private = generate_private_key(algorithm)
+    return private, private.public_key()

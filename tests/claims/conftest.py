@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from snippets.tokens.issue_access_token import issue_access_token
-from snippets.tokens.keys import ALGORITHMS, generate_private_key
+from snippets.tokens.keys import ALGORITHMS
 from snippets.tokens.verify_token import verify_token
-from tests.helpers import ManualClock
+from tests.helpers import ManualClock, signing_and_verifying_keys
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
@@ -36,11 +36,7 @@ class Keys:
 
 
 def _keys(algorithm: str) -> Keys:
-    if algorithm == "HS256":
-        secret = b"claims-tests-secret-0123456789abcdef-0123"
-        return Keys(algorithm, secret, secret)
-    private = generate_private_key(algorithm)
-    return Keys(algorithm, private, private.public_key())
+    return Keys(algorithm, *signing_and_verifying_keys(algorithm))
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from typing import Any
 import jwt
 import pytest
 
-from snippets.tokens.keys import ALGORITHMS, generate_private_key
-from tests.helpers import ManualClock
+from snippets.tokens.keys import ALGORITHMS
+from tests.helpers import ManualClock, signing_and_verifying_keys
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
@@ -26,11 +26,7 @@ class KeyPair:
 
 
 def _pair(algorithm: str) -> KeyPair:
-    if algorithm == "HS256":
-        secret = b"0123456789abcdef0123456789abcdef-test-secret"
-        return KeyPair(algorithm, secret, secret)
-    private = generate_private_key(algorithm)
-    return KeyPair(algorithm, private, private.public_key())
+    return KeyPair(algorithm, *signing_and_verifying_keys(algorithm))
 
 
 _PAIRS = {alg: _pair(alg) for alg in ALGORITHMS}
