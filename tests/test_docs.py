@@ -6,10 +6,18 @@ A fence marked ``{test="skip - reason"}`` is not run; ``test_meta`` keeps that l
 
 from __future__ import annotations
 
+import ast
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pytest_examples import CodeExample, EvalExample, find_examples
 
-from tests.helpers import INCLUDE, MARKDOWN_FILES, ROOT
+from tests.helpers import DOCS, INCLUDE, MARKDOWN_FILES, ROOT
+from tests.page_code import shown_python
 
 INLINE = [
     ex
@@ -24,10 +32,52 @@ def _id(example: CodeExample) -> str:
 
 @pytest.mark.parametrize("example", INLINE, ids=_id)
 def test_inline_fence(example: CodeExample, eval_example: EvalExample, snippet_env: None) -> None:
-    eval_example.set_config(ruff_ignore=["D"], line_length=100, target_version="py311")
+    # A block of imports alone is a page's setup: the blocks after it use what it imports.
+    only_imports = all(
+        isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(example.source).body
+    )
+    ignore = ["D", "F401"] if only_imports else ["D"]
+    eval_example.set_config(ruff_ignore=ignore, line_length=88, target_version="py311")
     if eval_example.update_examples:
         eval_example.format_ruff(example)
         eval_example.run_print_update(example)
     else:
         eval_example.lint_ruff(example)
         eval_example.run_print_check(example)
+
+
+def _imported_roots(code: str) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_quick_start_runs_as_copied(tmp_path: Path, redis_url: str, key_prefix: str) -> None:
+    """The quick start's blocks, pasted in order into one file, run with PyJWT and redis-py."""
+    code = shown_python(DOCS / "quickstart.md")
+    assert _imported_roots(code) <= sys.stdlib_module_names | {"jwt", "redis"}
+    script = tmp_path / "quickstart.py"
+    script.write_text(code)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": key_prefix,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+    }
+    # -I: no PYTHONPATH, no current directory on sys.path, so nothing of this repository helps.
+    result = subprocess.run(
+        [sys.executable, "-I", str(script)], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = [
+        line.strip().removeprefix("#>").strip()
+        for line in code.splitlines()
+        if line.strip().startswith("#>")
+    ]
+    assert len(expected) >= 5
+    assert result.stdout.splitlines() == expected

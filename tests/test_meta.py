@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    DOCS,
     INCLUDE,
     MARKDOWN_FILES,
     ROOT,
@@ -22,6 +23,7 @@ from tests.helpers import (
     sections_in,
     snippet_files,
 )
+from tests.page_code import fences, shown_python, undefined_names, views_after
 
 # Fence languages that are not Python code a reader copies into a service: shell commands to
 # set up and run this project, and plain output.
@@ -135,3 +137,71 @@ def test_every_demo_runs_under_the_main_guard() -> None:
         if "def main(" in p.read_text() and 'if __name__ == "__main__":' not in p.read_text()
     ]
     assert not unguarded, f"main() defined but never run: {unguarded}"
+
+
+# What a reader copies from a page must run: every name defined or imported on the page, every
+# included section followed by its whole file and a link to it. See tests/page_code.py.
+
+PAGES = sorted(DOCS.glob("*.md"))
+WHOLE_FILE_LINK = "[Open it in the repository][src:{path}]"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_page_code_defines_every_name_it_uses(page: Path) -> None:
+    undefined = undefined_names(shown_python(page), page.with_suffix(".py").name)
+    assert not undefined, (
+        f"{page.name}: its blocks, joined in reading order, use names no shown block defines or "
+        f"imports (show the file's setup section, or widen a section):\n" + "\n".join(undefined)
+    )
+
+
+def test_the_joiner_sees_undefined_names() -> None:
+    assert undefined_names("import os\nprint(os.sep, missing)\n", "probe.py") == [
+        "Undefined name `missing` (joined line 2: print(os.sep, missing))"
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_included_section_has_its_whole_file_and_link(page: Path) -> None:
+    text = page.read_text()
+    lines = text.splitlines()
+    problems = []
+    for fence in fences(page):
+        if fence.whole_file_view is not None:
+            continue
+        views = {path: (first, last) for first, last, path in views_after(text, fence.end_line)}
+        for m in INCLUDE.finditer(fence.body):
+            path = m["path"]
+            if not m["section"] or not path.startswith("snippets/"):
+                continue
+            if path not in views:
+                problems.append(f"line {fence.line}: {path} has no whole-file view right after it")
+                continue
+            first, last = views[path]
+            body = "\n".join(lines[first:last])
+            if WHOLE_FILE_LINK.format(path=path) not in body:
+                problems.append(f"line {fence.line}: the view of {path} does not link it")
+            if f'--8<-- "{path}"' not in body:
+                problems.append(f"line {fence.line}: the view of {path} does not include it whole")
+    assert not problems, f"{page.name}:\n" + "\n".join(problems)
+
+
+def test_source_links_are_current() -> None:
+    from tools.source_links import OUTPUT, render
+
+    assert OUTPUT.read_text() == render("main"), "run: python -m tools.source_links"
+
+
+def test_snippets_use_pyjwt_through_its_public_api() -> None:
+    """Subclassing PyJWT's classes or calling their underscore methods breaks silently."""
+    private = re.compile(
+        r"\bjwt\.(?:api_jws\.|api_jwt\.)?(?:PyJWS|PyJWT)\)"  # subclassing
+        r"|\._(?:load|get_sig_options|decode_payload|validate_claims)\b"
+    )
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in snippet_files()
+        for n, line in enumerate(p.read_text().splitlines(), start=1)
+        if private.search(line)
+    ]
+    assert not offenders, offenders

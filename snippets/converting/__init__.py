@@ -1,1 +1,2 @@
-"""Converting between sessions and JWTs: token exchange, BFF login, phantom tokens, migration."""
+"""Converting between sessions and JWTs: token exchange, BFF login, phantom tokens,
+migration."""

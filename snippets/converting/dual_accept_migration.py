@@ -1,16 +1,20 @@
-"""Migration: accept the old and the new credential for a while, count the old, then retire it.
+"""Migration: accept the old and the new credential for a while, count the old, then
+retire it.
 
-Moving from one credential to another (here: HS256 bearer tokens kept in ``localStorage`` to
-a server-side session cookie) cannot happen on one day: clients update at their own pace. For
-the dual-accept period every request may present either. A request with the old credential is
-accepted, counted in Redis per day (so every process adds to one count), and can be upgraded
-on the spot to the new credential. When the count has stayed at zero long enough, ``retire``
-flips one Redis flag and every process refuses the old credential from its next request on.
+Moving from one credential to another (here: HS256 bearer tokens kept in
+``localStorage`` to a server-side session cookie) cannot happen on one day: clients
+update at their own pace. For the dual-accept period every request may present either. A
+request with the old credential is accepted, counted in Redis per day (so every process
+adds to one count), and can be upgraded on the spot to the new credential. When the
+count has stayed at zero long enough, ``retire`` flips one Redis flag and every process
+refuses the old credential from its next request on.
 
-The old and new checks are plain callables returning a user ID or None, so the same class
-serves any pair: sessions to JWTs, one cookie name to another, one signing key to the next.
+The old and new checks are plain callables returning a user ID or None, so the same
+class serves any pair: sessions to JWTs, one cookie name to another, one signing key to
+the next.
 
-Run it against a Redis server of your choice (``JWT_SECRET`` signs the demo's old tokens)::
+Run it against a Redis server of your choice (``JWT_SECRET`` signs the demo's old
+tokens)::
 
     export REDIS_URL=redis://127.0.0.1:6379/0 JWT_SECRET=...
     python -m snippets.converting.dual_accept_migration
@@ -18,6 +22,7 @@ Run it against a Redis server of your choice (``JWT_SECRET`` signs the demo's ol
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import os
 import time
 from collections.abc import Callable
@@ -32,15 +37,19 @@ from snippets.tokens.keys import load_hmac_secret
 from snippets.tokens.verify_token import TokenError, verify_token
 
 COUNT_DAYS_KEPT = 30
+# --8<-- [end:setup]
 
 
 # --8<-- [start:errors]
 class CredentialRefused(Exception):
-    """Neither credential is valid, or only the retired one was presented: answer 401."""
+    """Neither credential is valid, or only the retired one was shown: answer 401."""
 
 
 class MigrationStateUnavailable(Exception):
-    """Redis could not answer, so it is unknown whether the old credential is retired: 503."""
+    """Redis could not answer, so it is unknown whether the old credential is retired:
+    503."""
+
+
 # --8<-- [end:errors]
 
 
@@ -51,7 +60,8 @@ class Identity:
 
     Attributes:
         user_id: The authenticated user.
-        via: ``"new"`` or ``"old"``; a response to ``"old"`` may hand out the new credential.
+        via: ``"new"`` or ``"old"``; a response to ``"old"`` may hand out the new
+            credential.
     """
 
     user_id: str
@@ -100,22 +110,30 @@ class DualAcceptMigration:
         day = datetime.fromtimestamp(self._now(), UTC) - timedelta(days=offset)
         return day.strftime("%Y-%m-%d")
 
-    def authenticate(self, *, new: str | None = None, old: str | None = None) -> Identity:
+    def authenticate(
+        self, *, new: str | None = None, old: str | None = None
+    ) -> Identity:
         """Authenticate a request that carries the new credential, the old one, or both.
 
         Raises:
-            CredentialRefused: No valid credential, or only the old one after retirement.
+            CredentialRefused: No valid credential, or only the old one after
+                retirement.
             MigrationStateUnavailable: Redis could not answer for an old credential.
         """
         if new and (user_id := self._accept_new(new)):
-            return Identity(user_id, "new")  # (1)!
+            return Identity(user_id, "new")
         if old and (user_id := self._accept_old(old)):
-            keys = [self._base + "retired", self._base + "old:" + self._day(),
-                    self._base + "old-refused"]
+            keys = [
+                self._base + "retired",
+                self._base + "old:" + self._day(),
+                self._base + "old-refused",
+            ]
             try:
-                accepted = self._count_old(keys, [COUNT_DAYS_KEPT * 86400])  # (2)!
+                accepted = self._count_old(keys, [COUNT_DAYS_KEPT * 86400])
             except redis.RedisError as exc:
-                raise MigrationStateUnavailable(f"migration state unavailable: {exc}") from exc
+                raise MigrationStateUnavailable(
+                    f"migration state unavailable: {exc}"
+                ) from exc
             if accepted:
                 return Identity(user_id, "old")
             raise CredentialRefused("the old credential has been retired")
@@ -134,34 +152,58 @@ class DualAcceptMigration:
     def refused_after_retirement(self) -> int:
         """How many requests presented the old credential after it was retired."""
         return int(self._r.get(self._base + "old-refused") or 0)
+
+
 # --8<-- [end:migration]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     clock = [1_795_000_000.0]  # 2026-11-18, a fixed day for the demo
     legacy_secret = load_hmac_secret("JWT_SECRET")
     store = RedisSessionStore(r, prefix=prefix, now=lambda: clock[0])
     issuer, audience = "https://app.example.com", "https://app.example.com/api"
-    # --8<-- [start:demo]
-    def old_token_user(token: str) -> str | None:  # the HS256 bearer tokens being retired
+
+    def old_token_user(
+        token: str,
+    ) -> str | None:  # the HS256 bearer tokens being retired
         try:
-            return verify_token(token, legacy_secret, algorithm="HS256", audience=audience,
-                                issuer=issuer, now=clock[0])["sub"]
+            return verify_token(
+                token,
+                legacy_secret,
+                algorithm="HS256",
+                audience=audience,
+                issuer=issuer,
+                now=clock[0],
+            )["sub"]
         except TokenError:
             return None
 
-    def session_user(session_id: str) -> str | None:  # the session cookie replacing them
+    def session_user(
+        session_id: str,
+    ) -> str | None:  # the session cookie replacing them
         session = store.validate(session_id)
         return None if session is None else session.user_id
 
     migration = DualAcceptMigration(
-        r, name="hs256-to-session", accept_new=session_user, accept_old=old_token_user,
-        prefix=prefix, now=lambda: clock[0],
+        r,
+        name="hs256-to-session",
+        accept_new=session_user,
+        accept_old=old_token_user,
+        prefix=prefix,
+        now=lambda: clock[0],
     )
-    old = issue_access_token("alice", legacy_secret, algorithm="HS256", kid="legacy",
-                             issuer=issuer, audience=audience, now=clock[0])
+    old = issue_access_token(
+        "alice",
+        legacy_secret,
+        algorithm="HS256",
+        kid="legacy",
+        issuer=issuer,
+        audience=audience,
+        now=clock[0],
+    )
     who = migration.authenticate(old=old)
     print(who)
     #> Identity(user_id='alice', via='old')

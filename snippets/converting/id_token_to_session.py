@@ -1,10 +1,11 @@
 """Backend-for-frontend login: an ID token from the identity provider becomes a session.
 
-The browser never holds a token. The server starts the login with a one-time ``state`` and
-``nonce``, the identity provider (IdP) sends the ID token back to the server's callback, and
-the server verifies it against the IdP's published keys (JWKS, fetched by `JWKSVerifier`):
-signature, ``iss``, ``aud`` (this application's client ID), ``exp`` and ``nonce``. It then
-creates a server-side session and answers with the session cookie only. The ID token is
+The browser never holds a token. The server starts the login with a one-time ``state``
+and ``nonce``, the identity provider (IdP) sends the ID token back to the server's
+callback, and the server verifies it against the IdP's published keys (JWKS, fetched by
+`JWKSVerifier`): signature, ``iss``, ``aud`` (this application's client ID), ``exp`` and
+``nonce``. It then creates a server-side session and answers with the session cookie
+only. The ID token is
 dropped: it proved who the user is, once.
 
 An access token is not an ID token: one marked ``typ: at+jwt`` is refused here, and the
@@ -17,31 +18,32 @@ Run it against a Redis server of your choice (it publishes a demo JWKS on 127.0.
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import redis
 
-from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable, connect
-from snippets.tokens.jwks_verifier import JWKSVerifier
+from snippets.sessions.session_store import (
+    RedisSessionStore,
+    SessionStoreUnavailable,
+    connect,
+)
+from snippets.tokens.jwks_verifier import JWKSVerifier, serve_jwks_for_demo
 from snippets.tokens.keys import build_jwks, generate_private_key
 from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError
 
 LOGIN_REQUEST_SECONDS = 5 * 60
 _STATE = re.compile(r"[A-Za-z0-9_-]{43}")
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# --8<-- [end:setup]
 
 
 # --8<-- [start:errors]
@@ -76,7 +78,8 @@ def _state_key(prefix: str, state: str) -> str:
 def begin_login(
     r: redis.Redis, *, prefix: str = "", ttl: int = LOGIN_REQUEST_SECONDS
 ) -> LoginRequest:
-    """Start a login: a fresh ``state`` and ``nonce``, kept in Redis for ``ttl`` seconds.
+    """Start a login: a fresh ``state`` and ``nonce``, kept in Redis for ``ttl``
+    seconds.
 
     Kept in Redis, not in process memory, so the callback may land on any process.
 
@@ -89,6 +92,8 @@ def begin_login(
     except redis.RedisError as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     return request
+
+
 # --8<-- [end:begin]
 
 
@@ -96,11 +101,12 @@ def begin_login(
 class IdTokenVerifier:
     """Verify ID tokens from one IdP against the keys it publishes at ``jwks_url``.
 
-    Builds on `JWKSVerifier` (cached keys, bounded refetch for an unknown ``kid``) and adds
-    what makes a token an ID token for this login: its type, ``azp`` and ``nonce``.
+    Builds on `JWKSVerifier` (cached keys, bounded refetch for an unknown ``kid``) and
+    adds what makes a token an ID token for this login: its type, ``azp`` and ``nonce``.
 
     Args:
-        jwks_url: The IdP's JWKS address (from its discovery document), https in production.
+        jwks_url: The IdP's JWKS address (from its discovery document), https in
+            production.
         issuer: The IdP's exact ``iss``.
         client_id: This application's client ID: the ``aud`` an ID token must carry.
         algorithm: The one algorithm the IdP signs ID tokens with.
@@ -116,13 +122,19 @@ class IdTokenVerifier:
         algorithm: str = "ES256",
         timeout: float = 2.0,
     ) -> None:
-        self._keys = JWKSVerifier(  # (1)!
-            jwks_url, algorithm=algorithm, audience=client_id, issuer=issuer, typ=None,
+        self._keys = JWKSVerifier(
+            jwks_url,
+            algorithm=algorithm,
+            audience=client_id,
+            issuer=issuer,
+            typ=None,
             timeout=timeout,
         )
         self._client_id = client_id
 
-    def verify(self, id_token: object, *, nonce: str, now: float | None = None) -> dict[str, Any]:
+    def verify(
+        self, id_token: object, *, nonce: str, now: float | None = None
+    ) -> dict[str, Any]:
         """Return the claims of a valid ID token issued for this login.
 
         Args:
@@ -140,17 +152,21 @@ class IdTokenVerifier:
             raise TokenError("not an ID token")
         if not _COMPACT.fullmatch(id_token):
             raise TokenError("not a compact JWS: three base64url segments, no padding")
-        claims = self._keys.verify(id_token, now=now)  # (2)!
+        claims = self._keys.verify(id_token, now=now)
         typ = jwt.get_unverified_header(id_token).get("typ", "JWT")
-        if not isinstance(typ, str) or typ.lower() != "jwt":  # (3)!
+        if not isinstance(typ, str) or typ.lower() != "jwt":
             raise TokenError("wrong token type: not an ID token")
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if len(audiences) > 1 and claims.get("azp") != self._client_id:  # (4)!
+        audiences = (
+            claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        )
+        if len(audiences) > 1 and claims.get("azp") != self._client_id:
             raise TokenError("azp does not name this client")
         received = claims.get("nonce")
-        if not isinstance(received, str) or not hmac.compare_digest(received, nonce):  # (5)!
+        if not isinstance(received, str) or not hmac.compare_digest(received, nonce):
             raise TokenError("nonce does not match this login")
         return claims
+
+
 # --8<-- [end:verify]
 
 
@@ -166,7 +182,8 @@ def complete_login(
     prefix: str = "",
     now: float | None = None,
 ) -> str:
-    """Finish a login: check state, verify the ID token, create a session, drop the token.
+    """Finish a login: check state, verify the ID token, create a session, drop the
+    token.
 
     Args:
         r: The Redis client `begin_login` wrote to.
@@ -187,7 +204,9 @@ def complete_login(
     """
     if not (isinstance(state, str) and _STATE.fullmatch(state)):
         raise LoginRefused("malformed state")
-    if not (isinstance(browser_state, str) and hmac.compare_digest(state, browser_state)):
+    if not (
+        isinstance(browser_state, str) and hmac.compare_digest(state, browser_state)
+    ):
         raise LoginRefused("state does not belong to this browser")  # login CSRF
     try:
         nonce = r.getdel(_state_key(prefix, state))  # one use only
@@ -200,40 +219,18 @@ def complete_login(
         claims = verifier.verify(id_token, nonce=nonce, now=now)
     except TokenError as exc:
         raise LoginRefused(f"ID token refused: {exc}") from None
-    user_id = f"oidc:{hashlib.sha256(claims['iss'].encode()).hexdigest()[:8]}:{claims['sub']}"
+    user_id = (
+        f"oidc:{hashlib.sha256(claims['iss'].encode()).hexdigest()[:8]}:{claims['sub']}"
+    )
     name = claims.get("name") if isinstance(claims.get("name"), str) else None
     return store.create(user_id[:256], {"name": name, "login": "oidc"})  # no token kept
+
+
 # --8<-- [end:complete]
 
 
-@contextmanager
-def serve_jwks_for_demo(jwks: dict[str, Any]) -> Iterator[str]:
-    """Publish ``jwks`` on a free port of 127.0.0.1 and yield its URL (demos only)."""
-    body = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path == "/.well-known/jwks.json"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body if found else b"{}")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     store = RedisSessionStore(r, prefix=prefix)
@@ -243,22 +240,37 @@ def main() -> None:
     def idp_signs(claims: dict[str, Any], typ: str = "JWT") -> str:
         now = int(time.time())
         claims = {"iss": idp, "iat": now, "exp": now + 300, **claims}
-        return jwt.encode(claims, idp_key, algorithm="ES256", headers={"kid": "idp-1", "typ": typ})
+        return jwt.encode(
+            claims, idp_key, algorithm="ES256", headers={"kid": "idp-1", "typ": typ}
+        )
 
     with serve_jwks_for_demo(build_jwks([("idp-1", idp_key.public_key())])) as jwks_url:
-        # --8<-- [start:demo]
         verifier = IdTokenVerifier(jwks_url, issuer=idp, client_id="demo-app")
-        login = begin_login(r, prefix=prefix)  # browser is sent to the IdP with state, nonce
+        login = begin_login(
+            r, prefix=prefix
+        )  # browser is sent to the IdP with state, nonce
         id_token = idp_signs({"sub": "u-7", "aud": "demo-app", "nonce": login.nonce})
         session_id = complete_login(
-            r, store, verifier, state=login.state, browser_state=login.state,
-            id_token=id_token, prefix=prefix,
+            r,
+            store,
+            verifier,
+            state=login.state,
+            browser_state=login.state,
+            id_token=id_token,
+            prefix=prefix,
         )
         print(len(session_id), store.validate(session_id).data)
         #> 43 {'name': None, 'login': 'oidc'}
         try:  # the same callback again: the state was used up
-            complete_login(r, store, verifier, state=login.state, browser_state=login.state,
-                           id_token=id_token, prefix=prefix)
+            complete_login(
+                r,
+                store,
+                verifier,
+                state=login.state,
+                browser_state=login.state,
+                id_token=id_token,
+                prefix=prefix,
+            )
         except LoginRefused as exc:
             print(exc)
             #> unknown, expired or already used state
@@ -267,8 +279,15 @@ def main() -> None:
             {"sub": "u-7", "aud": "demo-app", "nonce": login.nonce}, typ="at+jwt"
         )
         try:  # an access token is not proof of a login
-            complete_login(r, store, verifier, state=login.state, browser_state=login.state,
-                           id_token=access_token, prefix=prefix)
+            complete_login(
+                r,
+                store,
+                verifier,
+                state=login.state,
+                browser_state=login.state,
+                id_token=access_token,
+                prefix=prefix,
+            )
         except LoginRefused as exc:
             print(exc)
             #> ID token refused: wrong token type: not an ID token

@@ -1,23 +1,25 @@
 """Phantom token: clients hold an opaque token, services inside receive a JWT.
 
-The client (a mobile app, a partner) gets a random opaque token: it reveals nothing and can be
-revoked by deleting one Redis key. The gateway at the edge swaps it for a short-lived JWT,
-once, with one Redis lookup, and forwards the JWT to the services behind it, which verify it
-without Redis. The swap is cached in the gateway's memory for ``cache_seconds`` at most, and
-never longer than the opaque token or the JWT lives.
+The client (a mobile app, a partner) gets a random opaque token: it reveals nothing and
+can be revoked by deleting one Redis key. The gateway at the edge swaps it for a
+short-lived JWT, once, with one Redis lookup, and forwards the JWT to the services
+behind it, which verify it without Redis. The swap is cached in the gateway's memory for
+``cache_seconds`` at most, and never longer than the opaque token or the JWT lives.
 
-Revocation lag: a revoked opaque token can still pass a gateway process that cached it, for at
-most ``cache_seconds`` (10 by default); every other process refuses it at once. The JWTs already
-forwarded live on for at most their own lifetime (5 minutes): a service that must not accept
-them after revocation checks their ``jti`` or keeps them shorter.
+Revocation lag: a revoked opaque token can still pass a gateway process that cached it,
+for at most ``cache_seconds`` (10 by default); every other process refuses it at once.
+The JWTs already forwarded live on for at most their own lifetime (5 minutes): a service
+that must not accept them after revocation checks their ``jti`` or keeps them shorter.
 
 Run it against a Redis server of your choice::
 
-    REDIS_URL=redis://127.0.0.1:6379/0 python -m snippets.converting.phantom_token_gateway
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m
+    snippets.converting.phantom_token_gateway
 """
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import hashlib
 import json
 import os
@@ -41,6 +43,7 @@ INTERNAL_JWT_LIFETIME = timedelta(minutes=5)
 CACHE_SECONDS = 10.0
 MAX_CACHE_ENTRIES = 10_000
 _OPAQUE = re.compile(r"[A-Za-z0-9_-]{43}")
+# --8<-- [end:setup]
 
 
 # --8<-- [start:errors]
@@ -50,6 +53,8 @@ class OpaqueTokenRefused(Exception):
 
 class TokenStoreUnavailable(Exception):
     """Redis could not answer: refuse the request with 503, never let it through."""
+
+
 # --8<-- [end:errors]
 
 
@@ -102,6 +107,8 @@ def revoke_opaque_token(r: redis.Redis, token: object, *, prefix: str = "") -> b
         return bool(r.delete(_key(prefix, token)))
     except redis.RedisError as exc:
         raise TokenStoreUnavailable(f"token store unavailable: {exc}") from exc
+
+
 # --8<-- [end:issue]
 
 
@@ -114,7 +121,8 @@ class PhantomTokenGateway:
         signer: Key, algorithm, kid and issuer of the internal JWTs.
         audience: The ``aud`` of the internal JWTs: the services behind the gateway.
         prefix: The key prefix `issue_opaque_token` used.
-        cache_seconds: Longest time a swap is reused: the revocation lag of this process.
+        cache_seconds: Longest time a swap is reused: the revocation lag of this
+            process.
         jwt_lifetime: Longest life of an internal JWT.
         max_entries: Cache size cap; the oldest entries go first.
         now: The clock, seconds since the epoch. Tests pass their own.
@@ -132,10 +140,17 @@ class PhantomTokenGateway:
         max_entries: int = MAX_CACHE_ENTRIES,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self._r, self._signer, self._audience, self._prefix = r, signer, audience, prefix
+        self._r, self._signer, self._audience, self._prefix = (
+            r,
+            signer,
+            audience,
+            prefix,
+        )
         self._cache_seconds, self._jwt_lifetime = cache_seconds, jwt_lifetime
         self._max_entries, self._now = max_entries, now
-        self._cache: dict[str, tuple[str, float]] = {}  # token hash -> (jwt, reuse until)
+        self._cache: dict[
+            str, tuple[str, float]
+        ] = {}  # token hash -> (jwt, reuse until)
         self._lock = threading.Lock()
 
     def exchange(self, opaque_token: object) -> str:
@@ -152,9 +167,9 @@ class PhantomTokenGateway:
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None and now < cached[1]:
-                return cached[0]  # (1)!
+                return cached[0]
         try:
-            raw = self._r.get(key)  # (2)!
+            raw = self._r.get(key)
         except redis.RedisError as exc:
             raise TokenStoreUnavailable(f"token store unavailable: {exc}") from exc
         if raw is None:
@@ -165,13 +180,19 @@ class PhantomTokenGateway:
         remaining = int(record["exp"] - now)
         if remaining < 1:
             raise OpaqueTokenRefused("unknown, expired or revoked token")
-        lifetime = min(self._jwt_lifetime, timedelta(seconds=remaining))  # (3)!
+        lifetime = min(self._jwt_lifetime, timedelta(seconds=remaining))
         token = issue_access_token(
-            record["sub"], self._signer.key, algorithm=self._signer.algorithm,
-            kid=self._signer.kid, issuer=self._signer.issuer, audience=self._audience,
-            lifetime=lifetime, now=now, extra_claims={"scope": record["scope"]},
+            record["sub"],
+            self._signer.key,
+            algorithm=self._signer.algorithm,
+            kid=self._signer.kid,
+            issuer=self._signer.issuer,
+            audience=self._audience,
+            lifetime=lifetime,
+            now=now,
+            extra_claims={"scope": record["scope"]},
         )
-        reuse_until = min(now + self._cache_seconds, now + lifetime.total_seconds())  # (4)!
+        reuse_until = min(now + self._cache_seconds, now + lifetime.total_seconds())
         with self._lock:
             if len(self._cache) >= self._max_entries:
                 self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
@@ -191,27 +212,42 @@ class PhantomTokenGateway:
         if scheme.lower() != "bearer" or not credentials:
             raise OpaqueTokenRefused("missing bearer token")
         return {"Authorization": f"Bearer {self.exchange(credentials.strip())}"}
+
+
 # --8<-- [end:gateway]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     clock = [1_700_000_000.0]
     private_key = generate_private_key("EdDSA")
     signer = Signer(private_key, "EdDSA", "gateway-1", "https://gateway.example.com")
-    # --8<-- [start:demo]
     gateway = PhantomTokenGateway(
-        r, signer=signer, audience="https://internal.example.com", prefix=prefix,
+        r,
+        signer=signer,
+        audience="https://internal.example.com",
+        prefix=prefix,
         now=lambda: clock[0],
     )
-    opaque = issue_opaque_token(r, "alice", scope="orders:read", prefix=prefix, now=clock[0])
-    print(len(opaque), opaque.count("."))  # the client's token: 43 characters, no claims
+    opaque = issue_opaque_token(
+        r, "alice", scope="orders:read", prefix=prefix, now=clock[0]
+    )
+    print(
+        len(opaque), opaque.count(".")
+    )  # the client's token: 43 characters, no claims
     #> 43 0
-    inside = gateway.forward_headers(f"Bearer {opaque}")["Authorization"].removeprefix("Bearer ")
+    inside = gateway.forward_headers(f"Bearer {opaque}")["Authorization"].removeprefix(
+        "Bearer "
+    )
     claims = verify_token(  # a service behind the gateway: public key, no Redis
-        inside, private_key.public_key(), algorithm="EdDSA", typ="at+jwt",
-        audience="https://internal.example.com", issuer="https://gateway.example.com",
+        inside,
+        private_key.public_key(),
+        algorithm="EdDSA",
+        typ="at+jwt",
+        audience="https://internal.example.com",
+        issuer="https://gateway.example.com",
         now=clock[0],
     )
     print(claims["sub"], claims["scope"], claims["exp"] - claims["iat"])

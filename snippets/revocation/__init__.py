@@ -1,1 +1,3 @@
-"""Logging out with JWTs: a blocklist, a per-user cut-off, rotating refresh tokens, short expiry."""
+"""Logging out with JWTs: a blocklist, a per-user cut-off, rotating refresh tokens,
+short
+expiry."""

@@ -1,12 +1,14 @@
-"""Log a user out everywhere: a per-user cut-off time that refuses every older access token.
+"""Log a user out everywhere: a per-user cut-off time that refuses every older access
+token.
 
-"Log out everywhere" (after a password change, or from a "sign out of all devices" button)
-cannot list the user's access tokens: they are not stored anywhere. Instead it stores one
-number per user, the cut-off, and refuses any token whose ``iat`` is not after it. It also
-revokes the user's refresh-token families, or the next refresh would mint a fresh token.
+"Log out everywhere" (after a password change, or from a "sign out of all devices"
+button) cannot list the user's access tokens: they are not stored anywhere. Instead it
+stores one number per user, the cut-off, and refuses any token whose ``iat`` is not
+after it. It also revokes the user's refresh-token families, or the next refresh would
+mint a fresh token.
 
-The check reads the token's blocklist entry and the user's cut-off with ONE ``MGET``: both keys
-carry the user's hash tag, so they sit in one Redis Cluster slot.
+The check reads the token's blocklist entry and the user's cut-off with ONE ``MGET``:
+both keys carry the user's hash tag, so they sit in one Redis Cluster slot.
 
 Run it against a Redis server of your choice::
 
@@ -15,6 +17,7 @@ Run it against a Redis server of your choice::
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import math
 import os
 import secrets
@@ -27,10 +30,10 @@ import redis
 from snippets.revocation.revoke_access_token import (
     RevocationUnavailable,
     TokenRefused,
-    _time_claim,
     blocklist_key,
     connect,
     revoke_access_token,
+    time_claim,
     user_tag,
 )
 from snippets.revocation.rotate_refresh_token import (
@@ -39,7 +42,10 @@ from snippets.revocation.rotate_refresh_token import (
     rotate_refresh_token,
 )
 
-MAX_ACCESS_TOKEN_LIFETIME = 3600  # the verifier refuses longer-lived tokens; so may the cut-off
+MAX_ACCESS_TOKEN_LIFETIME = (
+    3600  # the verifier refuses longer-lived tokens; so may the cut-off
+)
+# --8<-- [end:setup]
 
 
 # --8<-- [start:logout]
@@ -66,17 +72,18 @@ def logout_everywhere(
 ) -> int:
     """Refuse every access token the user holds now, and revoke every refresh family.
 
-    The cut-off is the current second: a token is refused when ``iat <= cut-off``. ``iat`` has
-    one-second granularity, so a token issued later in that same second is refused too; that
-    errs on the safe side and costs at most one extra login.
+    The cut-off is the current second: a token is refused when ``iat <= cut-off``.
+    ``iat`` has one-second granularity, so a token issued later in that same second is
+    refused too; that errs on the safe side and costs at most one extra login.
 
     Args:
         r: The Redis client.
         issuer: The user's issuer (``iss``).
         subject: The user (``sub``).
         prefix: Prepended to every key.
-        max_token_lifetime: The longest ``exp - iat`` the verifier accepts; the cut-off is
-            kept that long (plus ``leeway``), after which every older token has expired.
+        max_token_lifetime: The longest ``exp - iat`` the verifier accepts; the cut-off
+            is kept that long (plus ``leeway``), after which every older token has
+            expired.
         leeway: The verifier's leeway in seconds.
         now: The clock, in seconds since the epoch.
 
@@ -93,27 +100,33 @@ def logout_everywhere(
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not store the cut-off") from exc
     return revoke_user_families(r, issuer=issuer, subject=subject, prefix=prefix)
+
+
 # --8<-- [end:logout]
 
 
 # --8<-- [start:check]
-def check_access_token(r: redis.Redis, claims: Mapping[str, Any], *, prefix: str = "") -> None:
-    """Refuse a verified access token that was revoked or issued before the user's cut-off.
+def check_access_token(
+    r: redis.Redis, claims: Mapping[str, Any], *, prefix: str = ""
+) -> None:
+    """Refuse a verified access token that was revoked or issued before the user's
+    cut-off.
 
     One round trip (``MGET`` of two keys in one hash slot); fails closed.
 
     Args:
         r: The Redis client.
-        claims: The token's verified claims; ``iss``, ``sub``, ``jti`` and ``iat`` are used.
+        claims: The token's verified claims; ``iss``, ``sub``, ``jti`` and ``iat`` are
+            used.
         prefix: Prepended to every key.
 
     Raises:
-        TokenRefused: ``"revoked"`` (blocklisted), ``"logged_out"`` (``iat`` at or before the
-            cut-off) or ``"malformed"``.
+        TokenRefused: ``"revoked"`` (blocklisted), ``"logged_out"`` (``iat`` at or
+            before the cut-off) or ``"malformed"``.
         RevocationUnavailable: Redis did not answer, so the token cannot be accepted.
     """
     keys = [blocklist_key(claims, prefix=prefix), cutoff_key(claims, prefix=prefix)]
-    issued_at = _time_claim(claims, "iat")
+    issued_at = time_claim(claims, "iat")
     try:
         revoked, cutoff = r.mget(keys)
     except redis.RedisError as exc:
@@ -122,31 +135,46 @@ def check_access_token(r: redis.Redis, claims: Mapping[str, Any], *, prefix: str
         raise TokenRefused("revoked")
     if cutoff is not None and issued_at <= int(cutoff):
         raise TokenRefused("logged_out")
+
+
 # --8<-- [end:check]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     clock = 1_700_000_000.4
 
     def claims_at(iat: int) -> dict[str, Any]:
-        return {"iss": "https://auth.example.com", "sub": "user-42",
-                "jti": secrets.token_urlsafe(16), "iat": iat, "exp": iat + 900}
+        return {
+            "iss": "https://auth.example.com",
+            "sub": "user-42",
+            "jti": secrets.token_urlsafe(16),
+            "iat": iat,
+            "exp": iat + 900,
+        }
 
     user = {"iss": "https://auth.example.com", "sub": "user-42"}
-    r.delete(cutoff_key(user, prefix=prefix), user_tag(user, prefix=prefix) + "families")
-    # --8<-- [start:demo]
+    r.delete(
+        cutoff_key(user, prefix=prefix), user_tag(user, prefix=prefix) + "families"
+    )
     laptop = claims_at(1_700_000_000 - 600)  # issued ten minutes ago
     phone = claims_at(1_700_000_000 - 60)  # issued a minute ago
     refresh = issue_refresh_token(
-        r, issuer="https://auth.example.com", subject="user-42", prefix=prefix,
+        r,
+        issuer="https://auth.example.com",
+        subject="user-42",
+        prefix=prefix,
         now=lambda: clock - 60,
     )
     check_access_token(r, phone, prefix=prefix)  # accepted: returns quietly
 
     revoked_families = logout_everywhere(
-        r, issuer="https://auth.example.com", subject="user-42", prefix=prefix,
+        r,
+        issuer="https://auth.example.com",
+        subject="user-42",
+        prefix=prefix,
         now=lambda: clock,
     )
     print(revoked_families)
@@ -169,7 +197,9 @@ def main() -> None:
     later = claims_at(1_700_000_005)
     revoke_access_token(r, later, prefix=prefix, now=lambda: clock + 5)
     try:
-        check_access_token(r, later, prefix=prefix)  # the blocklist, in the same round trip
+        check_access_token(
+            r, later, prefix=prefix
+        )  # the blocklist, in the same round trip
     except TokenRefused as exc:
         print(exc.reason)
         #> revoked

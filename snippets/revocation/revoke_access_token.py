@@ -1,9 +1,11 @@
-"""Revoke a single access token: a Redis blocklist keyed by the token's issuer and ``jti``.
+"""Revoke a single access token: a Redis blocklist keyed by the token's issuer and
+``jti``.
 
-The functions take claims that a verifier has already checked (signature, ``exp``, ``iss``,
-``aud``), so they work with any JWT library. An entry lives exactly as long as the token it
-revokes would have; checking a token costs one round trip and fails closed: when Redis cannot
-answer, :class:`RevocationUnavailable` is raised and the token is not accepted.
+The functions take claims that a verifier has already checked (signature, ``exp``,
+``iss``, ``aud``), so they work with any JWT library. An entry lives exactly as long as
+the token it revokes would have; checking a token costs one round trip and fails closed:
+when Redis cannot answer, :class:`RevocationUnavailable` is raised and the token is not
+accepted.
 
 Run it against a Redis server of your choice::
 
@@ -12,6 +14,7 @@ Run it against a Redis server of your choice::
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import hashlib
 import json
 import math
@@ -26,7 +29,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-MAX_CLAIM_CHARS = 1024  # a verified claim longer than this is refused, not hashed and stored
+MAX_CLAIM_CHARS = (
+    1024  # a verified claim longer than this is refused, not hashed and stored
+)
+# --8<-- [end:setup]
 
 
 # --8<-- [start:errors]
@@ -34,8 +40,8 @@ class TokenRefused(jwt.InvalidTokenError):
     """The token was revoked, logged out, reused, unknown or malformed: answer 401.
 
     Attributes:
-        reason: One of ``"revoked"``, ``"logged_out"``, ``"reused"``, ``"family_revoked"``,
-            ``"unknown"``, ``"expired"`` or ``"malformed"``.
+        reason: One of ``"revoked"``, ``"logged_out"``, ``"reused"``,
+            ``"family_revoked"``, ``"unknown"``, ``"expired"`` or ``"malformed"``.
     """
 
     def __init__(self, reason: str) -> None:
@@ -44,10 +50,14 @@ class TokenRefused(jwt.InvalidTokenError):
 
 
 class RevocationUnavailable(Exception):
-    """Redis could not be reached or did not answer, so no token can be accepted: answer 503.
+    """Redis could not be reached or did not answer, so no token can be accepted: answer
+    503.
 
-    Deliberately not a ``jwt.InvalidTokenError``: the token may be fine, the check is not.
+    Deliberately not a ``jwt.InvalidTokenError``: the token may be fine, the check is
+    not.
     """
+
+
 # --8<-- [end:errors]
 
 
@@ -65,43 +75,52 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
     )
+
+
 # --8<-- [end:client]
 
 
-def _text_claim(claims: Mapping[str, Any], name: str) -> str:
+# --8<-- [start:keys]
+def text_claim(claims: Mapping[str, Any], name: str) -> str:
     value = claims.get(name)
     if not isinstance(value, str) or not 0 < len(value) <= MAX_CLAIM_CHARS:
         raise TokenRefused("malformed")
     return value
 
 
-def _time_claim(claims: Mapping[str, Any], name: str) -> float:
+def time_claim(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+    ):
         raise TokenRefused("malformed")
     return value
 
 
-# --8<-- [start:keys]
 def _digest(*parts: str) -> str:
-    # JSON, not "a" + "\0" + "b": a NUL inside a claim cannot make two pairs share a key.
+    # JSON, not "a" + "\0" + "b": a NUL inside a claim cannot make two pairs share a
+    # key.
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def user_tag(claims: Mapping[str, Any], *, prefix: str = "") -> str:
     """Return the key stem shared by every Redis key about one user of one issuer.
 
-    The ``{...}`` hash tag puts a user's blocklist entries and cut-off in one Redis Cluster
-    slot, so a single ``MGET`` can read both.
+    The ``{...}`` hash tag puts a user's blocklist entries and cut-off in one Redis
+    Cluster slot, so a single ``MGET`` can read both.
     """
-    iss, sub = _text_claim(claims, "iss"), _text_claim(claims, "sub")
+    iss, sub = text_claim(claims, "iss"), text_claim(claims, "sub")
     return f"{prefix}{{u:{_digest(iss, sub)[:32]}}}:"
 
 
 def blocklist_key(claims: Mapping[str, Any], *, prefix: str = "") -> str:
     """Return the blocklist key of a token: bounded size, whatever the claims hold."""
-    iss, jti = _text_claim(claims, "iss"), _text_claim(claims, "jti")
+    iss, jti = text_claim(claims, "iss"), text_claim(claims, "jti")
     return user_tag(claims, prefix=prefix) + "revoked:" + _digest(iss, jti)
+
+
 # --8<-- [end:keys]
 
 
@@ -118,20 +137,23 @@ def revoke_access_token(
 
     Args:
         r: The Redis client.
-        claims: The token's verified claims; ``iss``, ``sub``, ``jti`` and ``exp`` are used.
+        claims: The token's verified claims; ``iss``, ``sub``, ``jti`` and ``exp`` are
+            used.
         prefix: Prepended to every key.
-        leeway: The verifier's leeway in seconds: the entry outlives ``exp`` by this much.
+        leeway: The verifier's leeway in seconds: the entry outlives ``exp`` by this
+            much.
         now: The clock, in seconds since the epoch.
 
     Returns:
-        True if an entry was written; False if the token has already expired (no entry needed).
+        True if an entry was written; False if the token has already expired (no entry
+        needed).
 
     Raises:
         TokenRefused: The claims are malformed (reason ``"malformed"``).
         RevocationUnavailable: Redis did not answer; the token is NOT revoked.
     """
     key = blocklist_key(claims, prefix=prefix)
-    ttl = math.ceil(_time_claim(claims, "exp") + leeway - now())
+    ttl = math.ceil(time_claim(claims, "exp") + leeway - now())
     if ttl <= 0:
         return False
     try:
@@ -141,11 +163,14 @@ def revoke_access_token(
     return True
 
 
-def ensure_not_revoked(r: redis.Redis, claims: Mapping[str, Any], *, prefix: str = "") -> None:
+def ensure_not_revoked(
+    r: redis.Redis, claims: Mapping[str, Any], *, prefix: str = ""
+) -> None:
     """Refuse a blocklisted token, in one round trip; fail closed.
 
     Raises:
-        TokenRefused: The token is blocklisted (``"revoked"``) or its claims are malformed.
+        TokenRefused: The token is blocklisted (``"revoked"``) or its claims are
+            malformed.
         RevocationUnavailable: Redis did not answer, so the token cannot be accepted.
     """
     key = blocklist_key(claims, prefix=prefix)
@@ -155,14 +180,16 @@ def ensure_not_revoked(r: redis.Redis, claims: Mapping[str, Any], *, prefix: str
         raise RevocationUnavailable("could not read the blocklist") from exc
     if listed:
         raise TokenRefused("revoked")
+
+
 # --8<-- [end:revoke]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     clock = 1_700_000_000  # a fixed "now" keeps the printed TTL exact
-    # --8<-- [start:demo]
     claims = {  # as returned by the verifier
         "iss": "https://auth.example.com",
         "sub": "user-42",

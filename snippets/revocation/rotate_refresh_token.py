@@ -1,22 +1,26 @@
 """Opaque refresh tokens that rotate on every use, with reuse detection by family.
 
-A refresh token is ``<family_id>.<secret>``: 128 random bits naming the family (the chain of
-tokens that descend from one login) and 256 random bits of secret. Redis stores only the
-SHA-256 of each secret. Every use retires the presented token and returns a new one in the same
-family; presenting a retired token revokes the whole family, so the thief and the victim are
-both logged out and every descendant is refused. Rotation is one Lua script: one round trip,
-atomic, so of many concurrent uses of one token exactly one succeeds.
+A refresh token is ``<family_id>.<secret>``: 128 random bits naming the family (the
+chain of tokens that descend from one login) and 256 random bits of secret. Redis stores
+only the SHA-256 of each secret. Every use retires the presented token and returns a new
+one in the same family; presenting a retired token revokes the whole family, so the
+thief and the victim are both logged out and every descendant is refused. Rotation is
+one Lua script: one round trip, atomic, so of many concurrent uses of one token exactly
+one succeeds.
 
-All keys of a family share the hash tag ``{rf:<family_id>}`` (one Redis Cluster slot) and reach
-the script through ``KEYS``; the time reaches it through ``ARGV`` from a ``now`` callable.
+All keys of a family share the hash tag ``{rf:<family_id>}`` (one Redis Cluster slot)
+and reach the script through ``KEYS``; the time reaches it through ``ARGV`` from a
+``now`` callable.
 
 Run it against a Redis server of your choice::
 
-    REDIS_URL=redis://127.0.0.1:6379/0 python -m snippets.revocation.rotate_refresh_token
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m
+    snippets.revocation.rotate_refresh_token
 """
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import hashlib
 import os
 import re
@@ -35,13 +39,19 @@ from snippets.revocation.revoke_access_token import (
 )
 
 REFRESH_LIFETIME = 7 * 24 * 3600  # a refresh token unused for a week expires
-FAMILY_LIFETIME = 30 * 24 * 3600  # a login lasts at most 30 days, however often it refreshes
-_REFRESH_TOKEN = re.compile(r"(?P<family>[A-Za-z0-9_-]{22})\.(?P<secret>[A-Za-z0-9_-]{43})")
+FAMILY_LIFETIME = (
+    30 * 24 * 3600
+)  # a login lasts at most 30 days, however often it refreshes
+_REFRESH_TOKEN = re.compile(
+    r"(?P<family>[A-Za-z0-9_-]{22})\.(?P<secret>[A-Za-z0-9_-]{43})"
+)
+# --8<-- [end:setup]
 
 
 # --8<-- [start:format]
 def _parse(refresh_token: object) -> tuple[str, str]:
-    """Return (family_id, hash of the secret), or refuse: nothing unchecked reaches Redis."""
+    """Return (family_id, hash of the secret), or refuse: nothing unchecked reaches
+    Redis."""
     if not isinstance(refresh_token, str) or len(refresh_token) != 66:
         raise TokenRefused("malformed")
     match = _REFRESH_TOKEN.fullmatch(refresh_token)
@@ -56,6 +66,8 @@ def _family_key(prefix: str, family_id: str) -> str:
 
 def _token_key(prefix: str, family_id: str, secret_hash: str) -> str:
     return f"{prefix}{{rf:{family_id}}}:token:{secret_hash}"
+
+
 # --8<-- [end:format]
 
 
@@ -96,17 +108,23 @@ def issue_refresh_token(
     pipe.sadd(index, family_id)  # lets "log out everywhere" find this family
     pipe.expire(index, family_lifetime + 1)
     family = _family_key(prefix, family_id)
-    pipe.hset(family, mapping={"status": "active", "exp": family_exp, "iss": issuer,
-                               "sub": subject})
+    pipe.hset(
+        family,
+        mapping={"status": "active", "exp": family_exp, "iss": issuer, "sub": subject},
+    )
     pipe.expire(family, family_lifetime + 1)
     token = _token_key(prefix, family_id, secret_hash)
-    pipe.hset(token, mapping={"state": "active", "exp": min(started + lifetime, family_exp)})
+    pipe.hset(
+        token, mapping={"state": "active", "exp": min(started + lifetime, family_exp)}
+    )
     pipe.expire(token, family_lifetime + 1)
     try:
         pipe.execute()
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not store the refresh token") from exc
     return f"{family_id}.{secret}"
+
+
 # --8<-- [end:issue]
 
 
@@ -119,7 +137,8 @@ if not family[1] or not token[1] then return {'unknown'} end
 if family[1] ~= 'active' then return {'family_revoked'} end
 if token[1] ~= 'active' then
   -- A retired token came back: someone holds a copy. Revoke every descendant.
-  redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', 'reuse', 'revoked_at', ARGV[1])
+  redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', 'reuse',
+             'revoked_at', ARGV[1])
   return {'reused'}
 end
 local family_exp = tonumber(family[2])
@@ -139,7 +158,8 @@ class Rotation:
     Attributes:
         refresh_token: The new refresh token; the presented one is now retired.
         issuer: The family's issuer, for the new access token.
-        subject: The family's user, for the new access token (never taken from the request).
+        subject: The family's user, for the new access token (never taken from the
+            request).
     """
 
     refresh_token: str
@@ -161,16 +181,17 @@ def rotate_refresh_token(
         r: The Redis client.
         refresh_token: The token the client presented (hostile until proven otherwise).
         prefix: Prepended to every key.
-        lifetime: Seconds the new refresh token stays valid (capped by the family's end).
+        lifetime: Seconds the new refresh token stays valid (capped by the family's
+            end).
         now: The clock, in seconds since the epoch.
 
     Returns:
         The new refresh token and the family's issuer and subject.
 
     Raises:
-        TokenRefused: ``"malformed"``, ``"unknown"`` (never issued, or expired and gone),
-            ``"expired"``, ``"reused"`` (a retired token: the family is now revoked) or
-            ``"family_revoked"``.
+        TokenRefused: ``"malformed"``, ``"unknown"`` (never issued, or expired and
+            gone), ``"expired"``, ``"reused"`` (a retired token: the family is now
+            revoked) or ``"family_revoked"``.
         RevocationUnavailable: Redis did not answer; nothing was rotated.
     """
     family_id, secret_hash = _parse(refresh_token)
@@ -188,12 +209,15 @@ def rotate_refresh_token(
     if outcome != "ok":
         raise TokenRefused(outcome)
     return Rotation(f"{family_id}.{new_secret}", result[1].decode(), result[2].decode())
+
+
 # --8<-- [end:rotate]
 
 
 # --8<-- [start:revoke]
 _REVOKE = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'active' then return 0 end  -- gone or revoked
+-- gone or revoked
+if redis.call('HGET', KEYS[1], 'status') ~= 'active' then return 0 end
 if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', ARGV[1])
 return 1
@@ -203,11 +227,12 @@ return 1
 def revoke_refresh_family(
     r: redis.Redis, refresh_token: str, *, prefix: str = "", reason: str = "logout"
 ) -> bool:
-    """Revoke the family of ``refresh_token`` (logout): it and every descendant are refused.
+    """Revoke the family of ``refresh_token`` (logout): it and every descendant are
+    refused.
 
     Returns:
-        True if a live family was revoked; False if the token is unknown or the family is
-        already revoked or gone.
+        True if a live family was revoked; False if the token is unknown or the family
+        is already revoked or gone.
 
     Raises:
         TokenRefused: The token is malformed.
@@ -236,21 +261,26 @@ def revoke_user_families(
     revoke = r.register_script(_REVOKE)
     try:
         family_ids = [f.decode() for f in r.smembers(index)]
-        # One script call per family: each family lives in its own hash slot, so on Redis
-        # Cluster they cannot share a script, a transaction or even a pipelined EVALSHA.
+        # One script call per family: each family lives in its own hash slot, so on
+        # Redis Cluster they cannot share a script, a transaction or even a pipelined
+        # EVALSHA.
         return sum(
             revoke(keys=[_family_key(prefix, family_id)], args=["logout_everywhere"])
             for family_id in family_ids
         )
     except redis.RedisError as exc:
-        raise RevocationUnavailable("could not revoke the user's refresh families") from exc
+        raise RevocationUnavailable(
+            "could not revoke the user's refresh families"
+        ) from exc
+
+
 # --8<-- [end:revoke]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
-    # --8<-- [start:demo]
     first = issue_refresh_token(
         r, issuer="https://auth.example.com", subject="user-42", prefix=prefix
     )
@@ -265,7 +295,9 @@ def main() -> None:
         print(exc.reason)
         #> reused
     try:
-        rotate_refresh_token(r, second.refresh_token, prefix=prefix)  # the family is gone
+        rotate_refresh_token(
+            r, second.refresh_token, prefix=prefix
+        )  # the family is gone
     except TokenRefused as exc:
         print(exc.reason)
         #> family_revoked

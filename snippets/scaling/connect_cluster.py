@@ -1,22 +1,28 @@
 """Connect to Redis Cluster the way the session and revocation snippets expect.
 
-The snippets take any redis-py client, so moving from one Redis server to a cluster changes
+The snippets take any redis-py client, so moving from one Redis server to a cluster
+changes
 one line: the client. This one fails fast, like the single-server clients of the other
-snippets, so a request never hangs while a master is being replaced: the snippets turn the
-``redis.RedisError`` it raises into their "store unavailable" exceptions (fail closed).
+snippets, so a request never hangs while a master is being replaced: the snippets turn
+the ``redis.RedisError`` it raises into their "store unavailable" exceptions (fail
+closed).
 
 Run it against a cluster of your own::
 
-    REDIS_CLUSTER_URL=redis://127.0.0.1:7000/0 python -m snippets.scaling.connect_cluster
+    REDIS_CLUSTER_URL=redis://127.0.0.1:7000/0 python -m
+    snippets.scaling.connect_cluster
 """
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import os
 
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
+
+# --8<-- [end:setup]
 
 
 # --8<-- [start:connect]
@@ -27,8 +33,8 @@ def connect_cluster(url: str) -> RedisCluster:
         url: The ``redis://`` URL of any node; the client learns the others from it.
 
     Returns:
-        A client that follows MOVED/ASK redirections and a failover's new slot map, and gives
-        up within about a second when a slot has no reachable master.
+        A client that follows MOVED/ASK redirections and a failover's new slot map, and
+        gives up within about a second when a slot has no reachable master.
     """
     return RedisCluster.from_url(
         url,
@@ -36,13 +42,15 @@ def connect_cluster(url: str) -> RedisCluster:
         socket_timeout=0.25,
         retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=3),
     )
+
+
 # --8<-- [end:connect]
 
 
 def main() -> None:
+    # --8<-- [start:demo]
     client = connect_cluster(os.environ["REDIS_CLUSTER_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
-    # --8<-- [start:demo]
     client.set(prefix + "greeting", "hello", ex=60)
     print(client.get(prefix + "greeting"))
     #> b'hello'

@@ -1,1 +1,2 @@
-"""Server-side sessions on Redis: the store, the cookie that carries the ID, and CSRF checks."""
+"""Server-side sessions on Redis: the store, the cookie that carries the ID, and CSRF
+checks."""

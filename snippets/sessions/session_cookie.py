@@ -1,8 +1,9 @@
 """The session cookie: build it, clear it, and read it back from a ``Cookie`` header.
 
 The ``__Host-`` prefix makes the browser refuse the cookie unless it is ``Secure``, has
-``Path=/`` and no ``Domain``: a sibling subdomain cannot plant or overwrite it. ``HttpOnly``
-keeps it away from page scripts, and ``SameSite`` keeps it off most cross-site requests.
+``Path=/`` and no ``Domain``: a sibling subdomain cannot plant or overwrite it.
+``HttpOnly`` keeps it away from page scripts, and ``SameSite`` keeps it off most
+cross-site requests.
 
 Run it without any server::
 
@@ -11,6 +12,7 @@ Run it without any server::
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import re
 import secrets
 from http.cookies import Morsel
@@ -19,6 +21,7 @@ from typing import Literal
 COOKIE_NAME = "__Host-session"
 MAX_COOKIE_HEADER = 8192  # bytes a Cookie header may take before we stop reading it
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+# --8<-- [end:setup]
 
 
 # --8<-- [start:build]
@@ -29,12 +32,13 @@ def build_session_cookie(
 
     Args:
         session_id: A fresh ID from the session store.
-        same_site: ``"Lax"`` keeps the user logged in when they follow a link from another
-            site; ``"Strict"`` does not send the cookie on any cross-site request.
+        same_site: ``"Lax"`` keeps the user logged in when they follow a link from
+            another site; ``"Strict"`` does not send the cookie on any cross-site
+            request.
 
     Returns:
-        The header value, for example
-        ``__Host-session=...; HttpOnly; Path=/; SameSite=Lax; Secure``.
+        The header value, for example ``__Host-session=...; HttpOnly; Path=/;
+        SameSite=Lax; Secure``.
 
     Raises:
         ValueError: ``session_id`` does not look like an ID the store issued.
@@ -48,12 +52,15 @@ def build_session_cookie(
     morsel["httponly"] = True  # invisible to JavaScript
     morsel["samesite"] = same_site
     return morsel.OutputString()  # no Max-Age: the server's timeouts decide
+
+
 # --8<-- [end:build]
 
 
 # --8<-- [start:clear]
 def clear_session_cookie() -> str:
-    """Return the ``Set-Cookie`` header value that removes the cookie (send it on logout).
+    """Return the ``Set-Cookie`` header value that removes the cookie (send it on
+    logout).
 
     Returns:
         An empty cookie with the same name and attributes, expired in the past.
@@ -65,8 +72,12 @@ def clear_session_cookie() -> str:
     morsel["httponly"] = True
     morsel["samesite"] = "Lax"
     morsel["max-age"] = 0
-    morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"  # for clients that ignore Max-Age
+    morsel["expires"] = (
+        "Thu, 01 Jan 1970 00:00:00 GMT"  # for clients that ignore Max-Age
+    )
     return morsel.OutputString()
+
+
 # --8<-- [end:clear]
 
 
@@ -74,33 +85,38 @@ def clear_session_cookie() -> str:
 def read_session_cookie(cookie_header: str | None) -> str | None:
     """Find a well-formed session ID in a request's ``Cookie`` header.
 
-    The header is split by hand rather than with ``http.cookies.SimpleCookie``, which keeps
-    the last of two cookies with the same name and silently drops every cookie after one it
-    cannot parse.
+    The header is split by hand rather than with ``http.cookies.SimpleCookie``, which
+    keeps the last of two cookies with the same name and silently drops every cookie
+    after one it cannot parse.
 
     Args:
         cookie_header: The raw header, or None if the request had none.
 
     Returns:
-        The session ID, or None if the header is missing or oversized, the cookie is absent,
-        sent twice, or its value is not exactly the shape of an ID the store issues.
+        The session ID, or None if the header is missing or oversized, the cookie is
+        absent, sent twice, or its value is not exactly the shape of an ID the store
+        issues.
     """
     if not cookie_header or len(cookie_header) > MAX_COOKIE_HEADER:
         return None
     values = [
         value.strip()
-        for name, sep, value in (pair.partition("=") for pair in cookie_header.split(";"))
+        for name, sep, value in (
+            pair.partition("=") for pair in cookie_header.split(";")
+        )
         if sep and name.strip() == COOKIE_NAME
     ]
     if len(values) != 1 or not _SESSION_ID.fullmatch(values[0]):
         return None
     return values[0]
+
+
 # --8<-- [end:read]
 
 
 def main() -> None:
-    session_id = secrets.token_urlsafe(32)
     # --8<-- [start:demo]
+    session_id = secrets.token_urlsafe(32)
     set_cookie = build_session_cookie(session_id)
     print(set_cookie.replace(session_id, "<id>"))
     #> __Host-session=<id>; HttpOnly; Path=/; SameSite=Lax; Secure
@@ -113,7 +129,9 @@ def main() -> None:
     #> None
     # --8<-- [end:demo]
     # --8<-- [start:demo_strict]
-    print(build_session_cookie(session_id, same_site="Strict").replace(session_id, "<id>"))
+    print(
+        build_session_cookie(session_id, same_site="Strict").replace(session_id, "<id>")
+    )
     #> __Host-session=<id>; HttpOnly; Path=/; SameSite=Strict; Secure
     # --8<-- [end:demo_strict]
 

@@ -1,33 +1,41 @@
 """A server-side session store on Redis with idle and absolute timeouts.
 
-The client receives a random 256-bit session ID once. Redis only ever sees the SHA-256 of that
-ID, so a key listing or a dump of Redis holds no ID anyone could send back. Each session is a
-Redis hash holding the user, the data (JSON) and three times in milliseconds: when it was
-created, its absolute deadline (never moves) and its idle deadline (moves on every use, but
-never past the absolute one). Expiry is decided by comparing those deadlines with the store's
-clock, passed into a Lua script; Redis TTLs only clean up behind it.
+The client receives a random 256-bit session ID once. Redis only ever sees the SHA-256
+of that ID, so a key listing or a dump of Redis holds no ID anyone could send back. Each
+session is a Redis hash holding the user, the data (JSON) and three times in
+milliseconds: when it was created, its absolute deadline (never moves) and its idle
+deadline (moves on every use, but never past the absolute one). Expiry is decided by
+comparing those deadlines with the store's clock, passed into a Lua script; Redis TTLs
+only clean up behind it.
 
-Every user also has an index, a sorted set of the hashed IDs ("handles") of their sessions
-scored by absolute deadline, which makes "list my sessions" and "log out everywhere" possible.
+Every user also has an index, a sorted set of the hashed IDs ("handles") of their
+sessions scored by absolute deadline, which makes "list my sessions" and "log out
+everywhere" possible.
 
-The same code runs on one Redis server and on a Redis Cluster, where a session's record and
-its user's index live in different hash slots. No script or transaction touches more than one
-key; operations on several keys are sequences of single-key steps, ordered so that a crash or
-a concurrent call between two steps is safe:
+The same code runs on one Redis server and on a Redis Cluster, where a session's record
+and its user's index live in different hash slots. No script or transaction touches more
+than one key; operations on several keys are sequences of single-key steps, ordered so
+that a crash or a concurrent call between two steps is safe:
 
-- create indexes the handle first, then writes the record (never overwriting a key): a live
-  session is never missing from its index; a crash in between leaves a stale entry, harmless.
+- create indexes the handle first, then writes the record (never overwriting a key): a
+live
+  session is never missing from its index; a crash in between leaves a stale entry,
+  harmless.
 - validate is one script on the record: one round trip.
 - destroy deletes the record (the ID is dead), then drops the entry from the index.
 - rotate indexes the new handle, then claims the old record (reads and deletes it in one
-  script: of concurrent rotations exactly one wins), writes the new record, and drops the old
-  entry. A crash after the claim logs the user out; it never leaves two live IDs.
-- destroy_all ends every handle in the index: it deletes the record, or, when the record is not
-  written yet, leaves an "ended" marker that stops it ever being written; it repeats until the
-  index holds nothing new. Sessions that existed when it began, even one being rotated, end.
-  A login that begins during it may survive it, as with any design short of a lock.
+  script: of concurrent rotations exactly one wins), writes the new record, and drops
+  the old entry. A crash after the claim logs the user out; it never leaves two live
+  IDs.
+- destroy_all ends every handle in the index: it deletes the record, or, when the record
+is not
+  written yet, leaves an "ended" marker that stops it ever being written; it repeats
+  until the index holds nothing new. Sessions that existed when it began, even one being
+  rotated, end. A login that begins during it may survive it, as with any design short
+  of a lock.
 - list_sessions prunes entries past their absolute deadline and records past a deadline;
-  an entry with no record is skipped, not pruned (it may be a login still being written).
+  an entry with no record is skipped, not pruned (it may be a login still being
+  written).
 
 Run it against a Redis server of your choice::
 
@@ -36,6 +44,7 @@ Run it against a Redis server of your choice::
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import hashlib
 import json
 import os
@@ -56,6 +65,7 @@ ABSOLUTE_TIMEOUT_SECONDS = 8 * 60 * 60
 MAX_USER_ID_LENGTH = 256
 # secrets.token_urlsafe(32): 32 random bytes as 43 base64url characters, no padding.
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+# --8<-- [end:setup]
 
 
 # --8<-- [start:client]
@@ -75,6 +85,8 @@ def connect(url: str) -> redis.Redis:
         retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2),
         health_check_interval=30,
     )
+
+
 # --8<-- [end:client]
 
 
@@ -82,10 +94,10 @@ def connect(url: str) -> redis.Redis:
 class SessionStoreUnavailable(Exception):
     """Redis could not be reached or did not answer in time.
 
-    Raised instead of ``redis.RedisError`` by every method of `RedisSessionStore`. No session
-    is ever valid while this is raised: answer ``503 Service Unavailable``, not ``200``, and
-    never fall back to trusting the cookie. The next call tries Redis again, so service comes
-    back by itself as soon as Redis does.
+    Raised instead of ``redis.RedisError`` by every method of `RedisSessionStore`. No
+    session is ever valid while this is raised: answer ``503 Service Unavailable``, not
+    ``200``, and never fall back to trusting the cookie. The next call tries Redis
+    again, so service comes back by itself as soon as Redis does.
     """
 
 
@@ -95,6 +107,8 @@ def _store_errors() -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
+
+
 # --8<-- [end:errors]
 
 
@@ -122,10 +136,12 @@ class Session:
 
 
 # --8<-- [start:scripts]
-# Every script touches exactly one key, so it runs unchanged on one server and on a cluster.
+# Every script touches exactly one key, so it runs unchanged on one server and on a
+# cluster.
 
 # KEYS: session. ARGV: now (ms), idle timeout (ms). Returns the record as one string,
-# "created\nabsolute\nidle\ndata\nuser" (data is ASCII JSON, so holds no newline), or nil.
+# "created\nabsolute\nidle\ndata\nuser" (data is ASCII JSON, so holds no newline), or
+# nil.
 _VALIDATE = """
 local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
 if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
@@ -140,8 +156,9 @@ redis.call('PEXPIRE', KEYS[1], tonumber(idle) - now)
 return r[3] .. '\\n' .. r[4] .. '\\n' .. idle .. '\\n' .. r[2] .. '\\n' .. r[1]
 """
 
-# KEYS: session. ARGV: now, idle deadline, absolute deadline (ms), user, data, created (ms).
-# Never overwrites: 0 if the key exists (a live record, or the marker `_END` leaves).
+# KEYS: session. ARGV: now, idle deadline, absolute deadline (ms), user, data, created
+# (ms). Never overwrites: 0 if the key exists (a live record, or the marker `_END`
+# leaves).
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'user', ARGV[4], 'data', ARGV[5],
@@ -151,8 +168,8 @@ return 1
 """
 
 # KEYS: session. ARGV: now (ms). Takes the record away: returns it and deletes it, so of
-# concurrent claims exactly one gets it. A record past a deadline is deleted too, and only
-# its user comes back (to clean the index). nil if there is no record.
+# concurrent claims exactly one gets it. A record past a deadline is deleted too, and
+# only its user comes back (to clean the index). nil if there is no record.
 _CLAIM = """
 local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
 if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
@@ -170,9 +187,10 @@ redis.call('DEL', KEYS[1])
 return user
 """
 
-# KEYS: session. ARGV: now, absolute deadline (ms), user. Ends the handle for good: deletes
-# the user's record (1), or, if there is no record yet, leaves an 'ended' marker until the
-# absolute deadline so that a create or rotation still in flight cannot write it later (0).
+# KEYS: session. ARGV: now, absolute deadline (ms), user. Ends the handle for good:
+# deletes the user's record (1), or, if there is no record yet, leaves an 'ended' marker
+# until the absolute deadline so that a create or rotation still in flight cannot write
+# it later (0).
 _END = """
 local user = redis.call('HGET', KEYS[1], 'user')
 if user == ARGV[3] then
@@ -188,6 +206,7 @@ return 0
 """
 # --8<-- [end:scripts]
 
+# --8<-- [start:class]
 _RECORD_FIELDS = ("user", "data", "created", "abs_exp", "idle_exp")
 _MAX_END_PASSES = 16
 
@@ -199,15 +218,17 @@ def _text(value: bytes | str) -> str:
 class RedisSessionStore:
     """Sessions in Redis: create, validate, rotate, destroy, destroy all, list.
 
-    Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow, and
-    nothing else for bad input: a malformed, unknown or expired ID is simply not a session.
+    Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow,
+    and nothing else for bad input: a malformed, unknown or expired ID is simply not a
+    session.
 
     Args:
         client: A redis-py client (bytes or decoded responses), or a
             ``redis.cluster.RedisCluster``; see `connect`.
         prefix: Put in front of every key this store writes.
         idle_timeout: Seconds without use after which a session ends.
-        absolute_timeout: Seconds after creation after which a session ends, used or not.
+        absolute_timeout: Seconds after creation after which a session ends, used or
+            not.
         now: The clock, seconds since the epoch. Tests pass their own.
     """
 
@@ -229,7 +250,10 @@ class RedisSessionStore:
         self._absolute_ms = int(absolute_timeout * 1000)
         self._now = now
         # register_script runs EVALSHA and loads the script only if Redis lacks it.
-        self._validate_sha = hashlib.sha1(_VALIDATE.encode()).hexdigest()  # noqa: S324 - Redis' name
+        # Redis names a script by its SHA-1: an identifier, not a security function.
+        self._validate_sha = hashlib.sha1(
+            _VALIDATE.encode(), usedforsecurity=False
+        ).hexdigest()
         self._create = client.register_script(_CREATE)
         self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
@@ -243,6 +267,7 @@ class RedisSessionStore:
 
     def _index_key(self, user_id: str) -> str:
         return f"{self._prefix}user:{user_id}:sessions"
+
     # --8<-- [end:keys]
 
     def _now_ms(self) -> int:
@@ -251,26 +276,34 @@ class RedisSessionStore:
     @staticmethod
     def _check_user_id(user_id: str) -> None:
         if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-            raise ValueError(f"user_id must be a str of 1 to {MAX_USER_ID_LENGTH} characters")
+            raise ValueError(
+                f"user_id must be a str of 1 to {MAX_USER_ID_LENGTH} characters"
+            )
 
     def _index_add(self, user_id: str, handle: str, absolute: int, now: int) -> None:
-        """Put ``handle`` in the user's index, before its record exists (one round trip)."""
+        """Put ``handle`` in the user's index, before its record exists (one round
+        trip)."""
         index = self._index_key(user_id)
         pipe = self._r.pipeline(transaction=False)
-        pipe.zremrangebyscore(index, "-inf", now)  # entries past their absolute deadline
+        pipe.zremrangebyscore(
+            index, "-inf", now
+        )  # entries past their absolute deadline
         pipe.zadd(index, {handle: absolute})
         pipe.pexpire(index, absolute - now, nx=True)
         pipe.pexpire(index, absolute - now, gt=True)
         pipe.execute()
 
+    # --8<-- [end:class]
+
     # --8<-- [start:create]
     def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
         """Start a session for ``user_id`` and return its new ID, to be sent once.
 
-        Always a fresh ID from ``secrets``: never reuse an ID the client sent (that would let
-        an attacker fix the victim's session ID before login). Two round trips: the handle
-        goes into the user's index first, then the record is written, so a live session is
-        never missing from the index that "log out everywhere" reads.
+        Always a fresh ID from ``secrets``: never reuse an ID the client sent (that
+        would let an attacker fix the victim's session ID before login). Two round
+        trips: the handle goes into the user's index first, then the record is written,
+        so a live session is never missing from the index that "log out everywhere"
+        reads.
 
         Args:
             user_id: Whose session this is.
@@ -295,6 +328,7 @@ class RedisSessionStore:
                 if self._create([self._session_key(handle)], args):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
+
     # --8<-- [end:create]
 
     # --8<-- [start:validate]
@@ -316,7 +350,8 @@ class RedisSessionStore:
             return None  # never send attacker-shaped input to Redis
         handle = hashlib.sha256(session_id.encode()).hexdigest()
         args = (self._session_prefix + handle, int(self._now() * 1000), self._idle_ms)
-        try:  # the hot path: EVALSHA directly, loading the script only if Redis lacks it
+        # the hot path: EVALSHA directly, loading the script only if Redis lacks it
+        try:
             try:
                 record = self._r.evalsha(self._validate_sha, 1, *args)
             except redis.exceptions.NoScriptError:
@@ -326,25 +361,37 @@ class RedisSessionStore:
             raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         if record is None:
             return None
-        if type(record) is bytes:  # one bulk string: cheaper to send and parse than five
+        if (
+            type(record) is bytes
+        ):  # one bulk string: cheaper to send and parse than five
             record = record.decode()
         created, absolute, idle, data, user = record.split("\n", 4)
-        return Session(user, json.loads(data), handle, int(created) / 1000,
-                       int(absolute) / 1000, int(idle) / 1000)
+        return Session(
+            user,
+            json.loads(data),
+            handle,
+            int(created) / 1000,
+            int(absolute) / 1000,
+            int(idle) / 1000,
+        )
+
     # --8<-- [end:validate]
 
     # --8<-- [start:rotate]
-    def rotate(self, session_id: object, data: Mapping[str, Any] | None = None) -> str | None:
+    def rotate(
+        self, session_id: object, data: Mapping[str, Any] | None = None
+    ) -> str | None:
         """Move a live session to a new ID; the old ID stops working at once.
 
-        Call it when privileges change (step-up, role change) and whenever a session that
-        existed before login becomes a logged-in one. The data, the user and the absolute
-        deadline carry over; the idle deadline restarts.
+        Call it when privileges change (step-up, role change) and whenever a session
+        that existed before login becomes a logged-in one. The data, the user and the
+        absolute deadline carry over; the idle deadline restarts.
 
-        Five single-key steps: read the user, put the new handle in the user's index, claim
-        (read and delete) the old record, write the new one, drop the old handle from the
-        index. The claim is atomic, so of concurrent rotations of one ID exactly one wins. A
-        crash after the claim logs the user out; it never leaves two live IDs.
+        Five single-key steps: read the user, put the new handle in the user's index,
+        claim (read and delete) the old record, write the new one, drop the old handle
+        from the index. The claim is atomic, so of concurrent rotations of one ID
+        exactly one wins. A crash after the claim logs the user out; it never leaves two
+        live IDs.
 
         Args:
             session_id: The current, untrusted ID.
@@ -367,29 +414,37 @@ class RedisSessionStore:
                 return None
             user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
             index = self._index_key(user_id)
-            # The new handle is indexed before the old record goes, so "log out everywhere"
-            # running at any moment of the rotation finds one of the two.
+            # The new handle is indexed before the old record goes, so "log out
+            # everywhere" running at any moment of the rotation finds one of the two.
             self._index_add(user_id, new, absolute_ms, now)
             record = self._claim([self._session_key(old)], [now])
-            if record is None or len(record) == 1:  # gone, or past a deadline (now deleted)
+            if (
+                record is None or len(record) == 1
+            ):  # gone, or past a deadline (now deleted)
                 self._r.zrem(index, new, old)
                 return None
             _, old_data, created, _, _ = (_text(v) for v in record)
-            payload = old_data if data is None else json.dumps(dict(data), separators=(",", ":"))
+            payload = (
+                old_data
+                if data is None
+                else json.dumps(dict(data), separators=(",", ":"))
+            )
             idle = min(now + self._idle_ms, absolute_ms)
             args = [now, idle, absolute_ms, user_id, payload, created]
-            # 0 only if "log out everywhere" ended the new handle meanwhile: stay logged out.
+            # 0 only if "log out everywhere" ended the new handle meanwhile: stay logged
+            # out.
             done = self._create([self._session_key(new)], args)
             self._r.zrem(index, *((old,) if done else (old, new)))
         return new_id if done else None
+
     # --8<-- [end:rotate]
 
     # --8<-- [start:destroy]
     def destroy(self, session_id: object) -> bool:
         """End one session (logout). The ID is worthless from this call on.
 
-        Two round trips: delete the record (the ID is dead from here), then drop its handle
-        from the user's index.
+        Two round trips: delete the record (the ID is dead from here), then drop its
+        handle from the user's index.
 
         Args:
             session_id: The untrusted ID from the cookie.
@@ -398,7 +453,8 @@ class RedisSessionStore:
             True if a session was ended, False if there was none.
 
         Raises:
-            SessionStoreUnavailable: Redis could not answer; the session may still be live.
+            SessionStoreUnavailable: Redis could not answer; the session may still be
+                live.
         """
         if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
             return False
@@ -409,18 +465,20 @@ class RedisSessionStore:
                 return False
             self._r.zrem(self._index_key(_text(user)), handle)
         return True
+
     # --8<-- [end:destroy]
 
     # --8<-- [start:destroy_all]
     def destroy_all(self, user_id: str) -> int:
         """End every session of ``user_id`` (password change, "log out everywhere").
 
-        Reads the user's index and ends every handle in it: a record is deleted, and a handle
-        whose record is not written yet (a login or rotation in flight) is marked as ended, so
-        that it can never be written. Ended handles leave the index, and the index is read
-        again until it holds nothing new. Every session that existed when the call began,
-        including one being rotated meanwhile, is over when it returns. A login that starts
-        while it runs may survive it, as it may on any store short of a global lock.
+        Reads the user's index and ends every handle in it: a record is deleted, and a
+        handle whose record is not written yet (a login or rotation in flight) is marked
+        as ended, so that it can never be written. Ended handles leave the index, and
+        the index is read again until it holds nothing new. Every session that existed
+        when the call began, including one being rotated meanwhile, is over when it
+        returns. A login that starts while it runs may survive it, as it may on any
+        store short of a global lock.
 
         Args:
             user_id: Whose sessions to end. Other users' sessions are not touched.
@@ -429,7 +487,8 @@ class RedisSessionStore:
             How many live session records were deleted.
 
         Raises:
-            SessionStoreUnavailable: Redis could not answer; the sessions may still be live.
+            SessionStoreUnavailable: Redis could not answer; the sessions may still be
+                live.
         """
         self._check_user_id(user_id)
         index = self._index_key(user_id)
@@ -440,32 +499,38 @@ class RedisSessionStore:
                 if not entries:
                     return ended
                 now = self._now_ms()
-                pipe = self._r.pipeline(transaction=False)  # split per node on a cluster
+                pipe = self._r.pipeline(
+                    transaction=False
+                )  # split per node on a cluster
                 for handle, deadline in entries:
                     key = self._session_key(_text(handle))
-                    pipe.execute_command("EVAL", _END, 1, key, now, int(deadline), user_id)
+                    pipe.execute_command(
+                        "EVAL", _END, 1, key, now, int(deadline), user_id
+                    )
                 ended += sum(pipe.execute())
                 pipe = self._r.pipeline(transaction=False)
                 pipe.zrem(index, *(handle for handle, _ in entries))
                 pipe.zrange(index, 0, -1, withscores=True)
                 entries = pipe.execute()[1]
         raise RuntimeError(f"new sessions of {user_id!r} kept appearing; call again")
+
     # --8<-- [end:destroy_all]
 
     # --8<-- [start:list_sessions]
     def list_sessions(self, user_id: str) -> list[Session]:
-        """List the live sessions of ``user_id``, oldest first, pruning dead index entries.
+        """List the live sessions of ``user_id``, oldest first, pruning dead index
+        entries.
 
         Index entries past their absolute deadline are pruned, and so are records past a
-        deadline, with their entries. An entry whose record is missing is skipped but kept
-        until its deadline: it may be a login whose record is still being written.
+        deadline, with their entries. An entry whose record is missing is skipped but
+        kept until its deadline: it may be a login whose record is still being written.
 
         Args:
             user_id: Whose sessions to list.
 
         Returns:
-            One `Session` per live session. Its ``handle`` identifies it without being usable
-            as a session ID.
+            One `Session` per live session. Its ``handle`` identifies it without being
+            usable as a session ID.
 
         Raises:
             SessionStoreUnavailable: Redis could not answer.
@@ -491,8 +556,14 @@ class RedisSessionStore:
                     dead.append(handle)  # past a deadline: it never comes back
                     continue
                 live.append(
-                    Session(user_id, json.loads(data), handle, int(created) / 1000,
-                            int(absolute) / 1000, int(idle) / 1000)
+                    Session(
+                        user_id,
+                        json.loads(data),
+                        handle,
+                        int(created) / 1000,
+                        int(absolute) / 1000,
+                        int(idle) / 1000,
+                    )
                 )
             if dead:
                 pipe = self._r.pipeline(transaction=False)
@@ -501,39 +572,17 @@ class RedisSessionStore:
                 pipe.zrem(index, *dead)
                 pipe.execute()
         return sorted(live, key=lambda s: s.created_at)
+
     # --8<-- [end:list_sessions]
 
 
 def main() -> None:
+    # --8<-- [start:demo_setup]
     r = connect(os.environ["REDIS_URL"])
     prefix = os.environ.get("REDIS_KEY_PREFIX", "app:")
     clock = [1_700_000_000.0]  # a clock the demo can move; production uses time.time
-    # --8<-- [start:demo]
     store = RedisSessionStore(r, prefix=prefix, now=lambda: clock[0])
-    laptop = store.create("alice", {"role": "reader"})
-    phone = store.create("alice", {"role": "reader"})
-    bob = store.create("bob", {"role": "reader"})
-    print(len(laptop), store.validate(laptop).user_id)
-    #> 43 alice
-    print(store.validate("forged-or-truncated"))
-    #> None
-    print(len(store.list_sessions("alice")))
-    #> 2
-    # --8<-- [end:demo]
-    # --8<-- [start:demo_rotate]
-    admin = store.rotate(laptop, {"role": "admin"})  # privilege change: new ID, same session
-    print(store.validate(laptop), store.validate(admin).data)
-    #> None {'role': 'admin'}
-    # --8<-- [end:demo_rotate]
-    # --8<-- [start:demo_logout]
-    print(store.destroy(admin), store.validate(admin))  # logout: the ID is dead at once
-    #> True None
-    store.create("alice")
-    print(store.destroy_all("alice"))  # password change: every device logged out
-    #> 2
-    print(store.validate(phone), store.validate(bob).user_id)
-    #> None bob
-    # --8<-- [end:demo_logout]
+    # --8<-- [end:demo_setup]
     # --8<-- [start:demo_timeouts]
     session_id = store.create("carol")
     accepted = 0
@@ -550,7 +599,38 @@ def main() -> None:
     print(store.validate(idle_id))
     #> None
     # --8<-- [end:demo_timeouts]
-    store.destroy_all("bob")
+    # --8<-- [start:demo]
+    laptop = store.create("alice", {"role": "reader"})
+    phone = store.create("alice", {"role": "reader"})
+    bob = store.create("bob", {"role": "reader"})
+    print(len(laptop), store.validate(laptop).user_id)
+    #> 43 alice
+    print(store.validate("forged-or-truncated"))
+    #> None
+    print(len(store.list_sessions("alice")))
+    #> 2
+    # --8<-- [end:demo]
+    # --8<-- [start:demo_logout]
+    print(
+        store.destroy(laptop), store.validate(laptop)
+    )  # logout: the ID is dead at once
+    #> True None
+    store.create("alice")
+    print(store.destroy_all("alice"))  # password change: every device logged out
+    #> 2
+    print(store.validate(phone), store.validate(bob).user_id)
+    #> None bob
+    # --8<-- [end:demo_logout]
+    # --8<-- [start:demo_rotate]
+    before = store.create("dave", {"role": "reader"})
+    admin = store.rotate(
+        before, {"role": "admin"}
+    )  # privilege change: new ID, same session
+    print(store.validate(before), store.validate(admin).data)
+    #> None {'role': 'admin'}
+    # --8<-- [end:demo_rotate]
+    for user in ("bob", "carol", "dave"):
+        store.destroy_all(user)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Issue a short-lived access token signed with HS256, RS256, ES256 or EdDSA.
 
-The token carries ``iss``, ``sub``, ``aud``, ``iat``, ``exp`` and ``jti``; its header names the
-key (``kid``) and the token type (``typ: at+jwt``, RFC 9068), so a verifier can tell an access
-token from an ID token.
+The token carries ``iss``, ``sub``, ``aud``, ``iat``, ``exp`` and ``jti``; its header
+names the key (``kid``) and the token type (``typ: at+jwt``, RFC 9068), so a verifier
+can tell an access token from an ID token.
 """
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import secrets
 import time
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from snippets.tokens.keys import check_key, generate_private_key, load_hmac_secr
 
 DEFAULT_LIFETIME = timedelta(minutes=15)
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "iat", "exp", "nbf", "jti"})
+# --8<-- [end:setup]
 
 
 # --8<-- [start:issue]
@@ -47,13 +49,15 @@ def issue_access_token(
         lifetime: Time until ``exp``; 15 minutes by default.
         now: Issue time in seconds since the epoch; ``time.time()`` when omitted.
         typ: The ``typ`` header; ``at+jwt`` marks an access token.
-        extra_claims: Further claims (scopes, roles); they may not replace registered ones.
+        extra_claims: Further claims (scopes, roles); they may not replace registered
+            ones.
 
     Returns:
         The compact token.
 
     Raises:
-        ValueError: Key of the wrong kind, empty subject, bad lifetime or a clashing claim.
+        ValueError: Key of the wrong kind, empty subject, bad lifetime or a clashing
+            claim.
     """
     check_key(algorithm, key, private=True)
     if not subject:
@@ -73,7 +77,11 @@ def issue_access_token(
         "exp": issued_at + int(lifetime.total_seconds()),
         "jti": secrets.token_urlsafe(16),  # unique, so the token can be revoked
     }
-    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": typ})
+    return jwt.encode(
+        claims, key, algorithm=algorithm, headers={"kid": kid, "typ": typ}
+    )
+
+
 # --8<-- [end:issue]
 
 
@@ -87,11 +95,17 @@ def main() -> None:
     }
     for algorithm, key in keys.items():
         token = issue_access_token(
-            "user-42", key, algorithm=algorithm, kid=f"{algorithm.lower()}-1",
-            issuer="https://auth.example.com", audience="https://api.example.com",
+            "user-42",
+            key,
+            algorithm=algorithm,
+            kid=f"{algorithm.lower()}-1",
+            issuer="https://auth.example.com",
+            audience="https://api.example.com",
         )
         header = jwt.get_unverified_header(token)
-        print(algorithm, header["typ"], header["kid"], len(token) // 100 * 100, "+ bytes")
+        print(
+            algorithm, header["typ"], header["kid"], len(token) // 100 * 100, "+ bytes"
+        )
         #> HS256 at+jwt hs256-1 300 + bytes
         #> RS256 at+jwt rs256-1 600 + bytes
         #> ES256 at+jwt es256-1 300 + bytes

@@ -1,27 +1,33 @@
 """Verify tokens with keys fetched from an issuer's JWKS URL, cached, with rotation.
 
 ``JWKSVerifier`` fetches the key set with PyJWT's ``PyJWKClient`` and keeps it for
-``cache_seconds``. A token whose ``kid`` is not in the cached set triggers at most one refetch
-per cache window (so a new signing key is picked up at once, but random ``kid`` values cannot
-make it hammer the issuer); a ``kid`` still unknown after that is refused.
+``cache_seconds``. A token whose ``kid`` is not in the cached set triggers at most one
+refetch per cache window (so a new signing key is picked up at once, but random ``kid``
+values cannot make it hammer the issuer); a ``kid`` still unknown after that is refused.
 
-Rotation, on the issuer's side: publish the new public key beside the old one, start signing
-with the new ``kid``, and remove the old key once the last token it signed has expired.
+Rotation, on the issuer's side: publish the new public key beside the old one, start
+signing with the new ``kid``, and remove the old key once the last token it signed has
+expired.
 """
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import base64
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 
 from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError, verify_token
+
+# --8<-- [end:setup]
 
 
 def unverified_kid(token: str | bytes) -> str:
@@ -36,7 +42,9 @@ def unverified_kid(token: str | bytes) -> str:
         if len(token) > MAX_TOKEN_BYTES:
             raise TokenError(f"token longer than {MAX_TOKEN_BYTES} bytes")
         segment = token.split(".", 1)[0]
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        header = json.loads(
+            base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        )
         kid = header["kid"]
     except TokenError:
         raise
@@ -53,7 +61,8 @@ class JWKSVerifier:
 
     Args:
         jwks_url: The issuer's JWKS endpoint (https in production).
-        algorithm: The one algorithm accepted; a key published for another one is refused.
+        algorithm: The one algorithm accepted; a key published for another one is
+            refused.
         audience: This service's identifier, as for ``verify_token``.
         issuer: The exact issuer expected.
         typ: Required ``typ`` header, e.g. ``"at+jwt"``; None to skip the check.
@@ -74,15 +83,21 @@ class JWKSVerifier:
         timeout: float = 5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=timeout)  # (1)!
-        self._checks = {"algorithm": algorithm, "audience": audience, "issuer": issuer,
-                        "typ": typ}
+        self._client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=timeout)
+        self._checks = {
+            "algorithm": algorithm,
+            "audience": audience,
+            "issuer": issuer,
+            "typ": typ,
+        }
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._window_start: float | None = None
-        self._refetched = False  # an unknown kid already caused a refetch in this window
+        self._refetched = (
+            False  # an unknown kid already caused a refetch in this window
+        )
 
     def _fetch(self) -> None:
         try:
@@ -92,15 +107,19 @@ class JWKSVerifier:
         self._keys = {k.key_id: k for k in keys}
 
     def signing_key(self, kid: str) -> Any:
-        """Return the public key for ``kid``; refetch at most once per window if unknown.
+        """Return the public key for ``kid``; refetch at most once per window if
+        unknown.
 
         Raises:
             TokenError: The kid is unknown, or the key set cannot be fetched.
         """
-        with self._lock:  # (2)!
+        with self._lock:
             now = self._clock()
             fresh = False
-            if self._window_start is None or now - self._window_start >= self._cache_seconds:
+            if (
+                self._window_start is None
+                or now - self._window_start >= self._cache_seconds
+            ):
                 try:
                     self._fetch()
                     fresh = True
@@ -109,7 +128,7 @@ class JWKSVerifier:
                         raise  # nothing cached to fall back on: refuse
                 self._window_start, self._refetched = now, False
             if kid not in self._keys and not self._refetched and not fresh:
-                self._refetched = True  # (3)!
+                self._refetched = True
                 self._fetch()
             jwk = self._keys.get(kid)
         if jwk is None:
@@ -118,8 +137,13 @@ class JWKSVerifier:
             raise TokenError("key published for another algorithm")
         return jwk.key
 
-    def verify(self, token: str | bytes, *, now: float | None = None,
-               leeway: timedelta | None = None) -> dict[str, Any]:
+    def verify(
+        self,
+        token: str | bytes,
+        *,
+        now: float | None = None,
+        leeway: timedelta | None = None,
+    ) -> dict[str, Any]:
         """Verify ``token`` with the published key its ``kid`` names; return the claims.
 
         Raises:
@@ -128,51 +152,78 @@ class JWKSVerifier:
         key = self.signing_key(unverified_kid(token))
         extra = {} if leeway is None else {"leeway": leeway}
         return verify_token(token, key, now=now, **self._checks, **extra)
+
+
 # --8<-- [end:verifier]
 
 
-def main() -> None:
-    import http.server
-    import socketserver
+# --8<-- [start:demo-server]
+@contextmanager
+def serve_jwks_for_demo(
+    jwks: dict[str, Any], *, requests: list[str] | None = None
+) -> Iterator[str]:
+    """Publish ``jwks`` on a free port of 127.0.0.1 and yield its URL (demos and tests).
 
+    Each request's path is appended to ``requests`` when given, to count fetches.
+    """
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if requests is not None:
+                requests.append(self.path)
+            found = self.path == "/.well-known/jwks.json"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body if found else b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+# --8<-- [end:demo-server]
+
+
+def main() -> None:
+    # --8<-- [start:demo]
     from snippets.tokens.issue_access_token import issue_access_token
     from snippets.tokens.keys import build_jwks, generate_private_key
 
     # An issuer publishing its JWKS on 127.0.0.1, on a free port.
     private_key = generate_private_key("ES256")
-    body = json.dumps(build_jwks([("es-2026-11", private_key.public_key())])).encode()
-    fetches = []
-
-    class JWKSHandler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            fetches.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = socketserver.TCPServer(("127.0.0.1", 0), JWKSHandler)
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    jwks_url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    try:
-        # --8<-- [start:demo]
-        verifier = JWKSVerifier(jwks_url, algorithm="ES256", audience="https://api.example.com",
-                                issuer="https://auth.example.com")
+    jwks = build_jwks([("es-2026-11", private_key.public_key())])
+    fetches: list[str] = []
+    with serve_jwks_for_demo(jwks, requests=fetches) as jwks_url:
+        verifier = JWKSVerifier(
+            jwks_url,
+            algorithm="ES256",
+            audience="https://api.example.com",
+            issuer="https://auth.example.com",
+        )
         token = issue_access_token(
-            "user-42", private_key, algorithm="ES256", kid="es-2026-11",
-            issuer="https://auth.example.com", audience="https://api.example.com",
+            "user-42",
+            private_key,
+            algorithm="ES256",
+            kid="es-2026-11",
+            issuer="https://auth.example.com",
+            audience="https://api.example.com",
         )
         for _ in range(100):
             claims = verifier.verify(token)
         print(claims["sub"], len(fetches))
         #> user-42 1
-        # --8<-- [end:demo]
-    finally:
-        server.shutdown()
-        server.server_close()
+    # --8<-- [end:demo]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Signing keys: HMAC secrets from the environment, asymmetric keys from PEM, a JWKS document.
+"""Signing keys: HMAC secrets from the environment, asymmetric keys from PEM, a JWKS
+document.
 
-Each algorithm accepts one kind of key only (``KEY_TYPES``), so a public RSA key can never be
-used as an HMAC secret. Generate keys with OpenSSL in production, for example::
+Each algorithm accepts one kind of key only (``KEY_TYPES``), so a public RSA key can
+never be used as an HMAC secret. Generate keys with OpenSSL in production, for example::
 
     openssl genpkey -algorithm ed25519 -out signing.pem
     openssl pkey -in signing.pem -pubout -out public.pem
@@ -11,6 +12,7 @@ used as an HMAC secret. Generate keys with OpenSSL in production, for example::
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +25,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 MIN_HMAC_SECRET_BYTES = 32
 MIN_RSA_KEY_BITS = 2048
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
+# --8<-- [end:setup]
 
 
 # --8<-- [start:hmac]
@@ -33,8 +36,8 @@ def load_hmac_secret(
 
     Args:
         env_var: Name of the environment variable that holds the secret.
-        file: Path of a file holding the secret (a mounted secret); trailing newlines are
-            ignored. When given, the environment is not read.
+        file: Path of a file holding the secret (a mounted secret); trailing newlines
+            are ignored. When given, the environment is not read.
 
     Returns:
         The secret as bytes.
@@ -50,11 +53,13 @@ def load_hmac_secret(
         where = f"the environment variable {env_var}"
     if len(secret) < MIN_HMAC_SECRET_BYTES:
         raise RuntimeError(
-            f"{where} must hold an HMAC secret of at least {MIN_HMAC_SECRET_BYTES} bytes of "
-            "random data; generate one with "
+            f"{where} must hold an HMAC secret of at least "
+            f"{MIN_HMAC_SECRET_BYTES} bytes of random data; generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
         )
     return secret
+
+
 # --8<-- [end:hmac]
 
 
@@ -79,6 +84,8 @@ def load_public_key(pem: bytes) -> Any:
     key = serialization.load_pem_public_key(pem)
     algorithm_for_key(key)
     return key
+
+
 # --8<-- [end:pem]
 
 
@@ -103,7 +110,8 @@ def algorithm_for_key(public_key: Any) -> str:
 
 
 def check_key(algorithm: str, key: Any, *, private: bool = False) -> None:
-    """Refuse a key that does not belong to ``algorithm``: no key confusion by construction.
+    """Refuse a key that does not belong to ``algorithm``: no key confusion by
+    construction.
 
     Args:
         algorithm: One of ``ALGORITHMS``.
@@ -114,33 +122,50 @@ def check_key(algorithm: str, key: Any, *, private: bool = False) -> None:
         ValueError: Unsupported algorithm, or a key of the wrong kind or size.
     """
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"unsupported algorithm {algorithm!r}; use one of {ALGORITHMS}")
+        raise ValueError(
+            f"unsupported algorithm {algorithm!r}; use one of {ALGORITHMS}"
+        )
     if algorithm == "HS256":
         if not isinstance(key, bytes) or len(key) < MIN_HMAC_SECRET_BYTES:
-            raise ValueError(f"HS256 needs a secret of at least {MIN_HMAC_SECRET_BYTES} bytes")
+            raise ValueError(
+                f"HS256 needs a secret of at least {MIN_HMAC_SECRET_BYTES} bytes"
+            )
         if b"-----BEGIN" in key or key.startswith((b"ssh-", b"{")):
             raise ValueError("HS256 needs a random secret, not a public key or a JWK")
         return
-    private_types = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+    private_types = (
+        rsa.RSAPrivateKey,
+        ec.EllipticCurvePrivateKey,
+        ed25519.Ed25519PrivateKey,
+    )
     if private != isinstance(key, private_types):
-        raise ValueError(f"{algorithm} needs a {'private' if private else 'public'} key object")
+        raise ValueError(
+            f"{algorithm} needs a {'private' if private else 'public'} key object"
+        )
     if algorithm_for_key(key.public_key() if private else key) != algorithm:
         raise ValueError(f"this key cannot be used with {algorithm}")
+
+
 # --8<-- [end:key-types]
 
 
 # --8<-- [start:jwks]
-def build_jwks(public_keys: Iterable[tuple[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def build_jwks(
+    public_keys: Iterable[tuple[str, Any]],
+) -> dict[str, list[dict[str, Any]]]:
     """Build the JWKS document to publish, from ``(kid, public key)`` pairs.
 
-    Each entry names its algorithm (``alg``) and use (``sig``), so a verifier never guesses.
-    HMAC secrets are refused: they must never be published.
+    Each entry names its algorithm (``alg``) and use (``sig``), so a verifier never
+    guesses. HMAC secrets are refused: they must never be published.
 
     Raises:
         ValueError: A key is not a supported public key, or a kid repeats.
     """
-    to_jwk = {"RS256": RSAAlgorithm.to_jwk, "ES256": ECAlgorithm.to_jwk,
-              "EdDSA": OKPAlgorithm.to_jwk}
+    to_jwk = {
+        "RS256": RSAAlgorithm.to_jwk,
+        "ES256": ECAlgorithm.to_jwk,
+        "EdDSA": OKPAlgorithm.to_jwk,
+    }
     keys, seen = [], set()
     for kid, public_key in public_keys:
         if kid in seen:
@@ -150,13 +175,18 @@ def build_jwks(public_keys: Iterable[tuple[str, Any]]) -> dict[str, list[dict[st
         jwk = to_jwk[algorithm](public_key, as_dict=True)
         keys.append({**jwk, "kid": kid, "alg": algorithm, "use": "sig"})
     return {"keys": keys}
+
+
 # --8<-- [end:jwks]
 
 
+# --8<-- [start:generate]
 def generate_private_key(algorithm: str) -> Any:
     """Generate a fresh private key for ``algorithm`` (demos and tests only)."""
     if algorithm == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_KEY_BITS)
+        return rsa.generate_private_key(
+            public_exponent=65537, key_size=MIN_RSA_KEY_BITS
+        )
     if algorithm == "ES256":
         return ec.generate_private_key(ec.SECP256R1())
     if algorithm == "EdDSA":
@@ -164,11 +194,11 @@ def generate_private_key(algorithm: str) -> Any:
     raise ValueError(f"no key pair for {algorithm!r}")
 
 
+# --8<-- [end:generate]
+
+
 def main() -> None:
     # --8<-- [start:demo]
-    secret = load_hmac_secret("JWT_SECRET")
-    print(len(secret) >= MIN_HMAC_SECRET_BYTES)
-    #> True
     private = generate_private_key("EdDSA")
     pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -176,9 +206,6 @@ def main() -> None:
     public = load_public_key(pem)
     print(algorithm_for_key(public))
     #> EdDSA
-    jwks = build_jwks([("2026-11-ed", public)])
-    print(sorted(jwks["keys"][0]))
-    #> ['alg', 'crv', 'kid', 'kty', 'use', 'x']
     # --8<-- [end:demo]
 
 

@@ -5,8 +5,14 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from snippets.quickstart.issue_and_verify_hs256 import AUDIENCE, ISSUER, issue_token, verify
-from snippets.tokens.verify_token import TokenError
+from snippets.quickstart.issue_and_verify_hs256 import (
+    AUDIENCE,
+    ISSUER,
+    TokenError,
+    issue_token,
+    load_secret,
+    verify,
+)
 
 SECRET = b"s" * 32
 
@@ -73,3 +79,47 @@ def test_a_date_given_as_a_string_is_refused() -> None:
 def test_a_short_secret_is_refused_as_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="32"):
         verify(issue_token("alice", SECRET), b"short")
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "a.b", "a.b.c", "x" * 9000, "\u00e9.\u00e9.\u00e9", "e30.e30."]
+)
+def test_malformed_tokens_end_in_token_error(bad: str) -> None:
+    with pytest.raises(TokenError):
+        verify(bad, SECRET)
+
+
+def test_a_token_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(TokenError):
+        verify(b"bytes.are.refused", SECRET)  # type: ignore[arg-type]
+
+
+def test_a_nan_date_is_refused() -> None:
+    now = int(datetime.now(UTC).timestamp())
+    header = jwt.utils.base64url_encode(b'{"alg":"HS256","typ":"JWT"}').decode()
+    body = jwt.utils.base64url_encode(
+        f'{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"a","iat":{now},"exp":NaN}}'.encode()
+    ).decode()
+    signature = jwt.algorithms.HMACAlgorithm(jwt.algorithms.HMACAlgorithm.SHA256).sign(
+        f"{header}.{body}".encode(), SECRET
+    )
+    token = f"{header}.{body}.{jwt.utils.base64url_encode(signature).decode()}"
+    with pytest.raises(TokenError):
+        verify(token, SECRET)
+
+
+def test_the_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SECRET", "k" * 32)
+    assert load_secret() == b"k" * 32
+
+
+@pytest.mark.parametrize("value", [None, "", "short"])
+def test_a_missing_or_short_secret_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv("JWT_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("JWT_SECRET", value)
+    with pytest.raises(RuntimeError, match="at least 32 bytes"):
+        load_secret()
