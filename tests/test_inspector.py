@@ -119,7 +119,7 @@ def open_inspector(
     context = chromium.new_context(color_scheme=color_scheme, viewport=viewport)
     page = context.new_page()
     watch = PageWatch(page)
-    response = page.goto(base_url + "inspector/", wait_until="networkidle")
+    response = watch.visit(base_url + "inspector/")
     assert response is not None and response.ok
     expect(page.locator("#tki-token")).to_be_visible()
     visit = Visit(page, watch)
