@@ -31,6 +31,13 @@ WHOLE_FILE = re.compile(r'^(?P<indent> *)\?\?\?\+? example "Whole file: `(?P<pat
 PYTHON = {"python", "py"}
 
 
+def fence_language(info: str) -> str:
+    """The language of a fence: ``python`` for both ```` ```python ```` and
+    ```` ``` { .python .no-copy } ````."""
+    m = re.match(r"[{\s.]*([\w+-]+)", info)
+    return m[1] if m else ""
+
+
 @dataclass(frozen=True)
 class Fence:
     line: int  # 1-based line of the opening ticks
@@ -95,7 +102,7 @@ def fences(page: Path) -> list[Fence]:
         line = text[: m.start()].count("\n") + 1
         end_line = text[: m.end()].count("\n") + 1
         info = m["info"].strip()
-        language = info.lstrip("{.").split()[0] if info else ""
+        language = fence_language(info)
         view = next((path for first, last, path in views if first < line <= last), None)
         body = textwrap.dedent(m["body"])
         found.append(Fence(line, end_line, language, info, body, view))

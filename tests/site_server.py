@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,6 +25,17 @@ def build_site(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess
         [BIN / "mkdocs", "build", "--strict", "--config-file", config, "--site-dir", site_dir],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120,
     )
+
+
+# What a build of the site reads from the work tree, beside mkdocs.yml.
+SITE_SOURCES = ("docs", "snippets", "overrides")
+
+
+def copy_site_sources(project: Path, *, skip: tuple[str, ...] = ()) -> None:
+    """Copy what the site is built from into ``project`` (tests must not write the tree)."""
+    ignore = shutil.ignore_patterns("__pycache__", *skip)
+    for folder in SITE_SOURCES:
+        shutil.copytree(ROOT / folder, project / folder, ignore=ignore)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

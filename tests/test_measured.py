@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from tests.helpers import DOCS, ROOT
-from tests.site_server import build_site
+from tests.site_server import build_site, copy_site_sources
 from tools import render_measured
 from tools.render_measured import FORMATTERS, SUFFIX, render, seed_fragment
 
@@ -161,9 +160,7 @@ def _distinctive(data: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_changed_data_file_changes_the_built_site(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    ignore = shutil.ignore_patterns("__pycache__", "generated")
-    for folder in ("docs", "snippets"):
-        shutil.copytree(ROOT / folder, project / folder, ignore=ignore)
+    copy_site_sources(project, skip=("generated",))
     render(_distinctive(_data()), project / "docs" / "generated")
     # The same configuration, with includes read from the copy instead of the work tree.
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())

@@ -23,7 +23,7 @@ from tests.helpers import (
     sections_in,
     snippet_files,
 )
-from tests.page_code import fences, shown_python, undefined_names, views_after
+from tests.page_code import fence_language, fences, shown_python, undefined_names, views_after
 
 # Fence languages that are not Python code a reader copies into a service: shell commands to
 # set up and run this project, and plain output.
@@ -68,7 +68,7 @@ def test_markdown_files_found() -> None:
 )
 def test_every_fence_is_tested(path: Path, line: int, info: str, body: str) -> None:
     where = f"{path.relative_to(ROOT)}:{line}"
-    language = info.lstrip("{.").split()[0] if info else ""
+    language = fence_language(info)
     if INCLUDE.search(body):
         stray = [ln for ln in body.splitlines() if ln.strip() and not INCLUDE.match(ln)]
         assert not stray, f"{where}: an include fence must hold includes only, found {stray}"
@@ -205,3 +205,26 @@ def test_snippets_use_pyjwt_through_its_public_api() -> None:
         if private.search(line)
     ]
     assert not offenders, offenders
+
+
+def test_pitfalls_open_on_the_safe_side_and_the_vulnerable_side_has_no_copy_button() -> None:
+    lines = (DOCS / "security-pitfalls.md").read_text().splitlines()
+    labels = [(n, ln) for n, ln in enumerate(lines) if ln.startswith("=== ")]
+    assert len(labels) >= 16
+    problems = []
+    for i, (n, label) in enumerate(labels):
+        previous = labels[i - 1][0] if i else -1
+        opens_a_set = i == 0 or any(ln.strip() and not ln.startswith(" ")
+                                    for ln in lines[previous + 1 : n])
+        if opens_a_set and label != '=== "Safe"':
+            problems.append(f"line {n + 1}: a tab set opens on {label}")
+        if "Vulnerable" in label:
+            end = next((k for k in range(n + 1, len(lines))
+                        if lines[k].strip() and not lines[k].startswith(" ")), len(lines))
+            body = lines[n + 1 : end]
+            if not any("!!! danger" in ln for ln in body):
+                problems.append(f"line {n + 1}: the vulnerable tab has no danger admonition")
+            for k, ln in enumerate(body, start=n + 2):
+                if ln.strip().startswith("```") and len(ln.strip()) > 3 and "no-copy" not in ln:
+                    problems.append(f"line {k}: vulnerable code with a copy button")
+    assert not problems, problems

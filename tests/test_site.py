@@ -17,7 +17,7 @@ from playwright.sync_api import Browser
 
 from tests.browser import PageWatch
 from tests.helpers import ROOT
-from tests.site_server import BIN
+from tests.site_server import BIN, copy_site_sources
 
 
 def test_strict_build_has_every_page(built_site: Path) -> None:
@@ -36,9 +36,7 @@ def test_zensical_builds_the_same_config(tmp_path: Path) -> None:
     # A copy of the project's docs, snippets and unchanged config: Zensical writes its output
     # and cache beside the config, and the tests leave the work tree as they found it.
     project = tmp_path / "project"
-    ignore = shutil.ignore_patterns("__pycache__")
-    for folder in ("docs", "snippets"):
-        shutil.copytree(ROOT / folder, project / folder, ignore=ignore)
+    copy_site_sources(project)
     shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
     site = project / "site"
     result = subprocess.run(
@@ -69,8 +67,8 @@ def test_every_page_loads_cleanly(browser: Browser, built_site: Path, site_url: 
         watch = PageWatch(page)
         for rel in pages:
             watch.problems.clear()
-            response = page.goto(site_url + rel, wait_until="networkidle")
-            assert response is not None and response.ok, rel
+            response = watch.visit(site_url + rel)
+            assert response.ok, rel
             assert page.locator("h1").count() >= 1, rel
             scheme = page.locator("body").get_attribute("data-md-color-scheme")
             assert scheme == material_scheme, (rel, scheme)
@@ -84,7 +82,7 @@ def test_search_finds_a_word_on_a_page(browser: Browser, site_url: str) -> None:
     context = browser.new_context()
     page = context.new_page()
     watch = PageWatch(page)
-    page.goto(site_url, wait_until="networkidle")
+    watch.visit(site_url)
     page.keyboard.press("/")  # Material's shortcut to focus the search box
     page.keyboard.type("CSPRNG")  # a word found only in the quick start's session snippet
     result = page.locator(".md-search-result__list a").first
@@ -92,3 +90,22 @@ def test_search_finds_a_word_on_a_page(browser: Browser, site_url: str) -> None:
     assert "/quickstart/" in (result.get_attribute("href") or "")
     assert not watch.problems, watch.problems
     context.close()
+
+
+def test_shown_code_fits_at_1280_px(browser: Browser, built_site: Path, site_url: str) -> None:
+    """Shown code is kept within 88 columns; at 1280 px no block may scroll sideways."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    too_wide = {}
+    for rel in site_pages(built_site):
+        page.goto(site_url + rel, wait_until="load")
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('.md-content pre > code')]
+                .filter(c => c.offsetParent !== null && c.scrollWidth > c.clientWidth + 1)
+                .map(c => c.textContent.split('\\n')
+                    .reduce((a, l) => (l.length > a.length ? l : a), '').slice(0, 60))"""
+        )
+        if wide:
+            too_wide[rel or "index"] = wide
+    context.close()
+    assert not too_wide, too_wide

@@ -131,14 +131,15 @@ def sizes_fragment(d: dict[str, Any]) -> str:
         f"user's index), each further one {fmt_int(session['redis_keys_each_further_session'])};"
         f" the record takes {nbytes(session['redis_memory_bytes'])} of Redis memory.\n\n"
         "![Token sizes per algorithm and claim set, beside the session ID; the shaded band is "
-        "the seed's range for a JWT](generated/measured-sizes.svg)\n"
+        "the range usually quoted for a JWT](generated/measured-sizes.svg)\n"
     )
 
 
 def seed_fragment(d: dict[str, Any]) -> str:
     seed, s = d["seed"], d["sizes"]
     low, high = seed["jwt_bytes"]["low"], seed["jwt_bytes"]["high"]
-    lines = [f"The seed says a JWT takes {fmt_int(low)} to {nbytes(high)} and a session ID "
+    lines = [f"The usual figures, as comparison pages quote them, say a JWT takes "
+             f"{fmt_int(low)} to {nbytes(high)} and a session ID "
              f"{fmt_int(seed['session_id_bytes']['low'])} to "
              f"{nbytes(seed['session_id_bytes']['high'])}.", ""]
     for claim_set in CLAIM_SETS:
@@ -157,13 +158,13 @@ def seed_fragment(d: dict[str, Any]) -> str:
             parts.append(f"**disagrees** for {_join(verdicts['below'])}, which "
                          f"{'is' if len(verdicts['below']) == 1 else 'are'} smaller")
         fields = len(s["claim_sets"][claim_set])
-        lines.append(f"- With the {claim_set} claim set ({fmt_int(fields)} claims), the seed's "
+        lines.append(f"- With the {claim_set} claim set ({fmt_int(fields)} claims), the usual "
                      f"range {'; it '.join(parts)}.")
     session_id = s["session"]["session_id_bytes"]
     sid = seed["session_id_bytes"]
     inside = sid["low"] <= session_id <= sid["high"]
     lines.append(
-        f"- The session ID is {nbytes(session_id)}: the seed's range "
+        f"- The session ID is {nbytes(session_id)}: the usual range "
         + ("**agrees**." if inside else "**disagrees**.")
         + f" The whole `Cookie` header line that carries it is "
         f"{nbytes(s['session']['request_header_bytes'])}."
@@ -437,7 +438,7 @@ def sizes_chart(d: dict[str, Any]) -> str:
     ax.bar_label(bars, labels=[fmt_int(sid)], padding=2, color=GREY, fontsize=8)
     seed = d["seed"]["jwt_bytes"]
     ax.axvspan(seed["low"], seed["high"], color=GREY, alpha=0.15, lw=0,
-               label="seed's JWT range")
+               label="usual JWT range")
     ax.set_yticks([*ys, len(labels)], [*labels, "session"])
     ax.invert_yaxis()
     ax.set_xlabel("bytes")

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "docs" / "generated" / "source-links.md.txt"
+OUTPUT = ROOT / "docs" / "includes" / "source-links.md.txt"
 
 
 def repo_url() -> str:
