@@ -8,6 +8,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError, verify_token
@@ -251,8 +253,6 @@ def test_leeway_over_thirty_seconds_is_refused(pair: KeyPair) -> None:
 
 # --- property-based: random and mutated tokens never verify, never raise anything else ---
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 from snippets.tokens.keys import ALGORITHMS  # noqa: E402
 from tests.snippets.tokens.conftest import _PAIRS, b64  # noqa: E402
@@ -327,3 +327,42 @@ def test_random_and_mutated_tokens_never_verify(case: tuple[str, str | bytes]) -
     except TokenError:
         return
     raise AssertionError("a random or mutated token verified")
+
+
+# verify_token checks the claims itself (PyJWT's algorithm objects check the signature), so a
+# property test holds it to PyJWT's own rules: whatever verify_token accepts, jwt.decode with the
+# same key, algorithm, audience, issuer and required claims accepts too. The times are left to
+# the controlled-clock tests above: PyJWT reads the real clock, which would make this flaky.
+
+_ODD = st.sampled_from([None, "", 0, 1, True, [], {}, "x", ["x"], [1], {"a": 1}])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(iss=ISSUER, aud=AUDIENCE, sub="user-42", jti="j-1", lifetime=900, skew=0)
+@given(
+    iss=st.one_of(st.just(ISSUER), st.just([ISSUER]), _ODD),
+    aud=st.one_of(st.just(AUDIENCE), st.just(["x", AUDIENCE]), st.just([AUDIENCE, 1]), _ODD),
+    sub=st.one_of(st.just("user-42"), _ODD),
+    jti=st.one_of(st.just("j-1"), _ODD),
+    lifetime=st.sampled_from([-60, 0, 1, 900, 3600, 3601]),
+    skew=st.sampled_from([-11, -10, 0, 10, 11]),
+)
+def test_never_accepts_what_pyjwt_refuses(
+    pairs: dict[str, KeyPair], iss: object, aud: object, sub: object, jti: object,
+    lifetime: int, skew: int,
+) -> None:
+    hs256 = pairs["HS256"]
+    now = int(time.time())
+    claims = {"iss": iss, "aud": aud, "sub": sub, "jti": jti, "iat": now + skew,
+              "exp": now + skew + lifetime}
+    token = sign_raw(hs256, {"alg": "HS256"}, {k: v for k, v in claims.items() if v is not None})
+    try:
+        accepted = verify(token, hs256, now=now)
+    except TokenError:
+        return
+    decoded = jwt.decode(
+        token, hs256.verifying, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+        options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_exp": False,
+                 "verify_iat": False, "verify_nbf": False},
+    )
+    assert decoded == accepted
