@@ -39,9 +39,8 @@ from snippets.revocation.revoke_access_token import (
 )
 
 REFRESH_LIFETIME = 7 * 24 * 3600  # a refresh token unused for a week expires
-FAMILY_LIFETIME = (
-    30 * 24 * 3600
-)  # a login lasts at most 30 days, however often it refreshes
+# a login lasts at most 30 days, however often it refreshes
+FAMILY_LIFETIME = (30 * 24 * 3600)
 _REFRESH_TOKEN = re.compile(
     r"(?P<family>[A-Za-z0-9_-]{22})\.(?P<secret>[A-Za-z0-9_-]{43})"
 )
@@ -49,6 +48,11 @@ _REFRESH_TOKEN = re.compile(
 
 
 # --8<-- [start:format]
+def _text(value: bytes | str) -> str:
+    # A reply is bytes, or str from a client made with decode_responses=True.
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _parse(refresh_token: object) -> tuple[str, str]:
     """Return (family_id, hash of the secret), or refuse: nothing unchecked reaches
     Redis."""
@@ -205,10 +209,10 @@ def rotate_refresh_token(
         result = r.register_script(_ROTATE)(keys=keys, args=[int(now()), lifetime])
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
-    outcome = result[0].decode()
-    if outcome != "ok":
-        raise TokenRefused(outcome)
-    return Rotation(f"{family_id}.{new_secret}", result[1].decode(), result[2].decode())
+    outcome = [_text(v) for v in result]  # ["ok", issuer, subject] or [reason]
+    if outcome[0] != "ok":
+        raise TokenRefused(outcome[0])
+    return Rotation(f"{family_id}.{new_secret}", outcome[1], outcome[2])
 
 
 # --8<-- [end:rotate]
@@ -260,7 +264,7 @@ def revoke_user_families(
     index = user_tag({"iss": issuer, "sub": subject}, prefix=prefix) + "families"
     revoke = r.register_script(_REVOKE)
     try:
-        family_ids = [f.decode() for f in r.smembers(index)]
+        family_ids = [_text(f) for f in r.smembers(index)]
         # One script call per family: each family lives in its own hash slot, so on
         # Redis Cluster they cannot share a script, a transaction or even a pipelined
         # EVALSHA.
@@ -295,9 +299,8 @@ def main() -> None:
         print(exc.reason)
         #> reused
     try:
-        rotate_refresh_token(
-            r, second.refresh_token, prefix=prefix
-        )  # the family is gone
+        # the family is gone
+        rotate_refresh_token(r, second.refresh_token, prefix=prefix)
     except TokenRefused as exc:
         print(exc.reason)
         #> family_revoked

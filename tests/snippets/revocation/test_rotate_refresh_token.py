@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 
 import pytest
 import redis
@@ -260,3 +261,19 @@ def test_any_garbage_is_refused_as_malformed_before_any_network_use(bad: object)
     with pytest.raises(TokenRefused) as refused:
         rotate_refresh_token(_NOWHERE, bad)  # type: ignore[arg-type]
     assert refused.value.reason == "malformed"
+
+
+def test_works_with_a_client_that_decodes_responses(redis_url: str, key_prefix: str) -> None:
+    """redis-py's own examples use decode_responses=True: rotation, reuse and logout work."""
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        first = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
+        second = rotate_refresh_token(r, first, prefix=key_prefix)
+        assert (second.issuer, second.subject) == (ISS, "user-42")
+        assert _reason(r, first, key_prefix, time.time) == "reused"
+        assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 0
+        other = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
+        assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 1
+        assert _reason(r, other, key_prefix, time.time) == "family_revoked"
+    finally:
+        r.close()
