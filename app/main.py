@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,15 +334,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     def new_token_user(token: str) -> str | None:
         try:
-            return verify_token(token, public_key, algorithm=algorithm, typ="at+jwt",
-                                audience=API_AUDIENCE, issuer=settings.issuer, now=now())["sub"]
+            claims = verify_token(token, public_key, algorithm=algorithm, typ="at+jwt",
+                                  audience=API_AUDIENCE, issuer=settings.issuer, now=now())
+            return str(claims["sub"])
         except TokenError:
             return None
 
     def old_token_user(token: str) -> str | None:
         try:
-            return verify_token(token, legacy_secret, algorithm="HS256", audience=API_AUDIENCE,
-                                issuer=settings.issuer, now=now())["sub"]
+            claims = verify_token(token, legacy_secret, algorithm="HS256",
+                                  audience=API_AUDIENCE, issuer=settings.issuer, now=now())
+            return str(claims["sub"])
         except TokenError:
             return None
 
@@ -374,8 +376,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.demo_idp = demo_idp
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable) -> Response:
-        response = await call_next(request)
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
@@ -395,7 +399,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     def current_session(request: Request) -> tuple[str, Session] | None:
         session_id = read_session_cookie(request.headers.get("cookie"))
-        session = store.validate(session_id) if session_id else None
+        if session_id is None:
+            return None
+        session = store.validate(session_id)
         return None if session is None else (session_id, session)
 
     def origin_ok(request: Request, *, cross_origin: bool = False) -> bool:

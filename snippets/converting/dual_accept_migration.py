@@ -166,24 +166,23 @@ def main() -> None:
     store = RedisSessionStore(r, prefix=prefix, now=lambda: clock[0])
     issuer, audience = "https://app.example.com", "https://app.example.com/api"
 
-    def old_token_user(
-        token: str,
-    ) -> str | None:  # the HS256 bearer tokens being retired
+    # the HS256 bearer tokens being retired
+    def old_token_user(token: str) -> str | None:
         try:
-            return verify_token(
+            claims = verify_token(
                 token,
                 legacy_secret,
                 algorithm="HS256",
                 audience=audience,
                 issuer=issuer,
                 now=clock[0],
-            )["sub"]
+            )
         except TokenError:
             return None
+        return str(claims["sub"])
 
-    def session_user(
-        session_id: str,
-    ) -> str | None:  # the session cookie replacing them
+    # the session cookie replacing them
+    def session_user(session_id: str) -> str | None:
         session = store.validate(session_id)
         return None if session is None else session.user_id
 

@@ -246,9 +246,8 @@ def main() -> None:
 
     with serve_jwks_for_demo(build_jwks([("idp-1", idp_key.public_key())])) as jwks_url:
         verifier = IdTokenVerifier(jwks_url, issuer=idp, client_id="demo-app")
-        login = begin_login(
-            r, prefix=prefix
-        )  # browser is sent to the IdP with state, nonce
+        # browser is sent to the IdP with state, nonce
+        login = begin_login(r, prefix=prefix)
         id_token = idp_signs({"sub": "u-7", "aud": "demo-app", "nonce": login.nonce})
         session_id = complete_login(
             r,
@@ -259,7 +258,8 @@ def main() -> None:
             id_token=id_token,
             prefix=prefix,
         )
-        print(len(session_id), store.validate(session_id).data)
+        session = store.validate(session_id)
+        print(len(session_id), session and session.data)
         #> 43 {'name': None, 'login': 'oidc'}
         try:  # the same callback again: the state was used up
             complete_login(

@@ -148,9 +148,8 @@ class PhantomTokenGateway:
         )
         self._cache_seconds, self._jwt_lifetime = cache_seconds, jwt_lifetime
         self._max_entries, self._now = max_entries, now
-        self._cache: dict[
-            str, tuple[str, float]
-        ] = {}  # token hash -> (jwt, reuse until)
+        # token hash -> (jwt, reuse until)
+        self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     def exchange(self, opaque_token: object) -> str:
@@ -234,9 +233,8 @@ def main() -> None:
     opaque = issue_opaque_token(
         r, "alice", scope="orders:read", prefix=prefix, now=clock[0]
     )
-    print(
-        len(opaque), opaque.count(".")
-    )  # the client's token: 43 characters, no claims
+    # the client's token: 43 characters, no claims
+    print(len(opaque), opaque.count("."))
     #> 43 0
     inside = gateway.forward_headers(f"Bearer {opaque}")["Authorization"].removeprefix(
         "Bearer "

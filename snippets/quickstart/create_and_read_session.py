@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import time
+from typing import Any
 
 import redis
 
@@ -33,7 +34,7 @@ def session_key(prefix: str, session_id: str) -> str:
     return prefix + "session:" + hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def create_session(r: redis.Redis, data: dict, *, prefix: str = "") -> str:
+def create_session(r: redis.Redis, data: dict[str, Any], *, prefix: str = "") -> str:
     """Store ``data`` under a fresh random ID and return the ID for the cookie."""
     session_id = secrets.token_urlsafe(32)  # 256 bits from the OS's CSPRNG
     record = {"data": data, "ends_at": time.time() + ABSOLUTE_TIMEOUT_SECONDS}
@@ -43,7 +44,9 @@ def create_session(r: redis.Redis, data: dict, *, prefix: str = "") -> str:
     return session_id
 
 
-def read_session(r: redis.Redis, session_id: str, *, prefix: str = "") -> dict | None:
+def read_session(
+    r: redis.Redis, session_id: str, *, prefix: str = ""
+) -> dict[str, Any] | None:
     """Return the session's data, or None if the ID is malformed, unknown or expired."""
     if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
         return None  # never send attacker-shaped input to Redis
@@ -55,7 +58,8 @@ def read_session(r: redis.Redis, session_id: str, *, prefix: str = "") -> dict |
     if time.time() >= record["ends_at"]:  # the absolute lifetime is over
         r.delete(key)
         return None
-    return record["data"]
+    data: dict[str, Any] = record["data"]
+    return data
 
 
 # --8<-- [end:session]

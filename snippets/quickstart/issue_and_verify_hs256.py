@@ -16,6 +16,7 @@ import math
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -76,7 +77,7 @@ _MESSAGES = {
 }
 
 
-def verify(token: str, secret: bytes) -> dict:
+def verify(token: str, secret: bytes) -> dict[str, Any]:
     """Return the claims of a valid token; raise ``TokenError`` for any other input."""
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"HS256 needs a secret of at least {MIN_SECRET_BYTES} bytes")

@@ -197,9 +197,8 @@ def main() -> None:
     later = claims_at(1_700_000_005)
     revoke_access_token(r, later, prefix=prefix, now=lambda: clock + 5)
     try:
-        check_access_token(
-            r, later, prefix=prefix
-        )  # the blocklist, in the same round trip
+        # the blocklist, in the same round trip
+        check_access_token(r, later, prefix=prefix)
     except TokenRefused as exc:
         print(exc.reason)
         #> revoked

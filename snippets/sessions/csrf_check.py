@@ -78,9 +78,8 @@ def csrf_token_valid(session: Session, submitted: object) -> bool:
     expected = session.data.get(CSRF_FIELD)
     if not isinstance(expected, str) or not isinstance(submitted, str):
         return False
-    return secrets.compare_digest(
-        expected.encode(), submitted.encode()
-    )  # constant time
+    # constant time
+    return secrets.compare_digest(expected.encode(), submitted.encode())
 
 
 # --8<-- [end:token]
@@ -112,6 +111,7 @@ def main() -> None:
 
     alice = store.validate(store.create("alice", {CSRF_FIELD: new_csrf_token()}))
     mallory = store.validate(store.create("mallory", {CSRF_FIELD: new_csrf_token()}))
+    assert alice is not None and mallory is not None  # both were just created
     print(csrf_token_valid(alice, alice.data[CSRF_FIELD]))
     #> True
     print(csrf_token_valid(alice, mallory.data[CSRF_FIELD]))  # another session's token

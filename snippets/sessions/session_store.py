@@ -285,9 +285,8 @@ class RedisSessionStore:
         trip)."""
         index = self._index_key(user_id)
         pipe = self._r.pipeline(transaction=False)
-        pipe.zremrangebyscore(
-            index, "-inf", now
-        )  # entries past their absolute deadline
+        # entries past their absolute deadline
+        pipe.zremrangebyscore(index, "-inf", now)
         pipe.zadd(index, {handle: absolute})
         pipe.pexpire(index, absolute - now, nx=True)
         pipe.pexpire(index, absolute - now, gt=True)
@@ -324,7 +323,7 @@ class RedisSessionStore:
                 session_id = secrets.token_urlsafe(32)
                 handle = self._handle(session_id)
                 self._index_add(user_id, handle, absolute, now)
-                args = [now, idle, absolute, user_id, payload, now]
+                args: list[str | int] = [now, idle, absolute, user_id, payload, now]
                 if self._create([self._session_key(handle)], args):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
@@ -361,9 +360,8 @@ class RedisSessionStore:
             raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         if record is None:
             return None
-        if (
-            type(record) is bytes
-        ):  # one bulk string: cheaper to send and parse than five
+        # one bulk string: cheaper to send and parse than five
+        if type(record) is bytes:
             record = record.decode()
         created, absolute, idle, data, user = record.split("\n", 4)
         return Session(
@@ -418,9 +416,8 @@ class RedisSessionStore:
             # everywhere" running at any moment of the rotation finds one of the two.
             self._index_add(user_id, new, absolute_ms, now)
             record = self._claim([self._session_key(old)], [now])
-            if (
-                record is None or len(record) == 1
-            ):  # gone, or past a deadline (now deleted)
+            # gone, or past a deadline (now deleted)
+            if record is None or len(record) == 1:
                 self._r.zrem(index, new, old)
                 return None
             _, old_data, created, _, _ = (_text(v) for v in record)
@@ -430,7 +427,7 @@ class RedisSessionStore:
                 else json.dumps(dict(data), separators=(",", ":"))
             )
             idle = min(now + self._idle_ms, absolute_ms)
-            args = [now, idle, absolute_ms, user_id, payload, created]
+            args: list[str | int] = [now, idle, absolute_ms, user_id, payload, created]
             # 0 only if "log out everywhere" ended the new handle meanwhile: stay logged
             # out.
             done = self._create([self._session_key(new)], args)
@@ -494,17 +491,18 @@ class RedisSessionStore:
         index = self._index_key(user_id)
         ended = 0
         with _store_errors():
-            entries = self._r.zrange(index, 0, -1, withscores=True)
+            entries: list[tuple[bytes | str, float]]
+            entries = self._r.zrange(index, 0, -1, withscores=True)  # type: ignore[assignment]
             for _ in range(_MAX_END_PASSES):
                 if not entries:
                     return ended
                 now = self._now_ms()
-                pipe = self._r.pipeline(
-                    transaction=False
-                )  # split per node on a cluster
+                # split per node on a cluster
+                pipe = self._r.pipeline(transaction=False)
                 for handle, deadline in entries:
                     key = self._session_key(_text(handle))
-                    pipe.execute_command(
+                    # EVAL by name: a cluster pipeline has no eval() method.
+                    pipe.execute_command(  # type: ignore[no-untyped-call]
                         "EVAL", _END, 1, key, now, int(deadline), user_id
                     )
                 ended += sum(pipe.execute())
@@ -603,7 +601,8 @@ def main() -> None:
     laptop = store.create("alice", {"role": "reader"})
     phone = store.create("alice", {"role": "reader"})
     bob = store.create("bob", {"role": "reader"})
-    print(len(laptop), store.validate(laptop).user_id)
+    session = store.validate(laptop)  # a Session, or None if it is not one
+    print(len(laptop), session and session.user_id)
     #> 43 alice
     print(store.validate("forged-or-truncated"))
     #> None
@@ -611,22 +610,22 @@ def main() -> None:
     #> 2
     # --8<-- [end:demo]
     # --8<-- [start:demo_logout]
-    print(
-        store.destroy(laptop), store.validate(laptop)
-    )  # logout: the ID is dead at once
+    # logout: the ID is dead at once
+    print(store.destroy(laptop), store.validate(laptop))
     #> True None
     store.create("alice")
     print(store.destroy_all("alice"))  # password change: every device logged out
     #> 2
-    print(store.validate(phone), store.validate(bob).user_id)
+    session = store.validate(bob)
+    print(store.validate(phone), session and session.user_id)
     #> None bob
     # --8<-- [end:demo_logout]
     # --8<-- [start:demo_rotate]
     before = store.create("dave", {"role": "reader"})
-    admin = store.rotate(
-        before, {"role": "admin"}
-    )  # privilege change: new ID, same session
-    print(store.validate(before), store.validate(admin).data)
+    # privilege change: new ID, same session
+    admin = store.rotate(before, {"role": "admin"})
+    session = store.validate(admin)
+    print(store.validate(before), session and session.data)
     #> None {'role': 'admin'}
     # --8<-- [end:demo_rotate]
     for user in ("bob", "carol", "dave"):

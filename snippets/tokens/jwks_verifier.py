@@ -25,7 +25,12 @@ from typing import Any
 
 import jwt
 
-from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError, verify_token
+from snippets.tokens.verify_token import (
+    DEFAULT_LEEWAY,
+    MAX_TOKEN_BYTES,
+    TokenError,
+    verify_token,
+)
 
 # --8<-- [end:setup]
 
@@ -84,12 +89,10 @@ class JWKSVerifier:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=timeout)
-        self._checks = {
-            "algorithm": algorithm,
-            "audience": audience,
-            "issuer": issuer,
-            "typ": typ,
-        }
+        self._algorithm = algorithm
+        self._audience = audience
+        self._issuer = issuer
+        self._typ = typ
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -104,7 +107,7 @@ class JWKSVerifier:
             keys = self._client.get_signing_keys()
         except jwt.PyJWKClientError:
             raise TokenError("signing keys unavailable") from None
-        self._keys = {k.key_id: k for k in keys}
+        self._keys = {k.key_id: k for k in keys if k.key_id}  # only a kid selects a key
 
     def signing_key(self, kid: str) -> Any:
         """Return the public key for ``kid``; refetch at most once per window if
@@ -133,7 +136,7 @@ class JWKSVerifier:
             jwk = self._keys.get(kid)
         if jwk is None:
             raise TokenError("unknown key ID")
-        if jwk.algorithm_name != self._checks["algorithm"]:
+        if jwk.algorithm_name != self._algorithm:
             raise TokenError("key published for another algorithm")
         return jwk.key
 
@@ -150,8 +153,16 @@ class JWKSVerifier:
             TokenError: The token is refused, whatever the reason.
         """
         key = self.signing_key(unverified_kid(token))
-        extra = {} if leeway is None else {"leeway": leeway}
-        return verify_token(token, key, now=now, **self._checks, **extra)
+        return verify_token(
+            token,
+            key,
+            algorithm=self._algorithm,
+            audience=self._audience,
+            issuer=self._issuer,
+            typ=self._typ,
+            leeway=DEFAULT_LEEWAY if leeway is None else leeway,
+            now=now,
+        )
 
 
 # --8<-- [end:verifier]

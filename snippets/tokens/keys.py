@@ -14,7 +14,7 @@ from __future__ import annotations
 
 # --8<-- [start:setup]
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 
 # --8<-- [start:hmac]
 def load_hmac_secret(
-    env_var: str = "JWT_SECRET", *, file: str | os.PathLike | None = None
+    env_var: str = "JWT_SECRET", *, file: str | os.PathLike[str] | None = None
 ) -> bytes:
     """Read an HMAC secret from a file, or else from an environment variable.
 
@@ -161,7 +161,7 @@ def build_jwks(
     Raises:
         ValueError: A key is not a supported public key, or a kid repeats.
     """
-    to_jwk = {
+    to_jwk: dict[str, Callable[..., dict[str, Any]]] = {
         "RS256": RSAAlgorithm.to_jwk,
         "ES256": ECAlgorithm.to_jwk,
         "EdDSA": OKPAlgorithm.to_jwk,

@@ -23,7 +23,7 @@ ISSUER = "https://auth.example.com"
 ALGORITHM = "ES256"  # chosen with the key, in configuration
 
 
-def verify_access_token(token: str, public_key: Any) -> dict:
+def verify_access_token(token: str, public_key: Any) -> dict[str, Any]:
     """Verify an access token: one algorithm and key, audience, issuer, ``at+jwt``."""
     return verify_token(
         token,
@@ -39,15 +39,16 @@ def verify_access_token(token: str, public_key: Any) -> dict:
 
 
 # --8<-- [start:trusted-kid]
-def verify_with_trusted_kid(token: str, trusted_keys: Mapping[str, Any]) -> dict:
+def verify_with_trusted_kid(
+    token: str, trusted_keys: Mapping[str, Any]
+) -> dict[str, Any]:
     """Use ``kid`` only to choose among keys configured in advance.
 
     Raises:
         TokenError: The kid is not one of ``trusted_keys``, or the token is refused.
     """
-    key = trusted_keys.get(
-        unverified_kid(token)
-    )  # a dict lookup: no path, no URL, no query
+    # a dict lookup: no path, no URL, no query
+    key = trusted_keys.get(unverified_kid(token))
     if key is None:
         raise TokenError("unknown key ID")
     return verify_access_token(token, key)

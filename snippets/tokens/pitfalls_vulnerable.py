@@ -22,13 +22,13 @@ ISSUER = "https://auth.example.com"
 
 
 # --8<-- [start:header-algorithm]
-def decode_with_header_algorithm(token: str, key: Any) -> dict:
+def decode_with_header_algorithm(token: str, key: Any) -> dict[str, Any]:
     """DO NOT COPY: lets the token choose its algorithm (alg none, key confusion)."""
     alg = jwt.get_unverified_header(token)["alg"]
     return jwt.decode(token, key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
 
 
-def decode_with_mixed_algorithms(token: str, public_key_pem: bytes) -> dict:
+def decode_with_mixed_algorithms(token: str, public_key_pem: bytes) -> dict[str, Any]:
     """DO NOT COPY: one key, two algorithm families that read it differently."""
     return jwt.decode(
         token,
@@ -43,7 +43,7 @@ def decode_with_mixed_algorithms(token: str, public_key_pem: bytes) -> dict:
 
 
 # --8<-- [start:no-verification]
-def decode_without_verification(token: str) -> dict:
+def decode_without_verification(token: str) -> dict[str, Any]:
     """DO NOT COPY: reads the claims without checking the signature."""
     return jwt.decode(token, options={"verify_signature": False})
 
@@ -52,7 +52,7 @@ def decode_without_verification(token: str) -> dict:
 
 
 # --8<-- [start:no-expiry]
-def decode_without_required_exp(token: str, key: Any, algorithm: str) -> dict:
+def decode_without_required_exp(token: str, key: Any, algorithm: str) -> dict[str, Any]:
     """DO NOT COPY: PyJWT checks ``exp`` only if the token has one."""
     return jwt.decode(
         token, key, algorithms=[algorithm], audience=AUDIENCE, issuer=ISSUER
@@ -63,7 +63,9 @@ def decode_without_required_exp(token: str, key: Any, algorithm: str) -> dict:
 
 
 # --8<-- [start:no-audience]
-def decode_without_audience_or_issuer(token: str, key: Any, algorithm: str) -> dict:
+def decode_without_audience_or_issuer(
+    token: str, key: Any, algorithm: str
+) -> dict[str, Any]:
     """DO NOT COPY: accepts a token minted for any API, by any issuer with the key."""
     return jwt.decode(token, key, algorithms=[algorithm], options={"verify_aud": False})
 
@@ -72,20 +74,20 @@ def decode_without_audience_or_issuer(token: str, key: Any, algorithm: str) -> d
 
 
 # --8<-- [start:key-from-header]
-def decode_with_embedded_jwk(token: str) -> dict:
+def decode_with_embedded_jwk(token: str) -> dict[str, Any]:
     """DO NOT COPY: verifies with the key the token brings along (``jwk`` header)."""
     jwk = jwt.PyJWK(jwt.get_unverified_header(token)["jwk"])
     return jwt.decode(token, jwk, audience=AUDIENCE, issuer=ISSUER)
 
 
-def decode_with_jku(token: str) -> dict:
+def decode_with_jku(token: str) -> dict[str, Any]:
     """DO NOT COPY: fetches keys from the URL the token names (``jku`` header)."""
     header = jwt.get_unverified_header(token)
     key = jwt.PyJWKClient(header["jku"]).get_signing_key(header["kid"])
     return jwt.decode(token, key, audience=AUDIENCE, issuer=ISSUER)
 
 
-def decode_with_kid_as_path(token: str, key_dir: Path) -> dict:
+def decode_with_kid_as_path(token: str, key_dir: Path) -> dict[str, Any]:
     """DO NOT COPY: turns ``kid`` into a file path (any readable file becomes a key)."""
     kid = jwt.get_unverified_header(token)["kid"]
     secret = (key_dir / kid).read_bytes()
@@ -101,12 +103,12 @@ def decode_with_kid_as_path(token: str, key_dir: Path) -> dict:
 WEAK_SECRET = "secret"  # noqa: S105 - DO NOT COPY: short, guessable, in the source
 
 
-def issue_with_weak_secret(claims: dict) -> str:
+def issue_with_weak_secret(claims: dict[str, Any]) -> str:
     """DO NOT COPY: PyJWT warns about the short key, and signs anyway."""
     return jwt.encode(claims, WEAK_SECRET, algorithm="HS256")
 
 
-def decode_with_weak_secret(token: str) -> dict:
+def decode_with_weak_secret(token: str) -> dict[str, Any]:
     """DO NOT COPY: accepts anything signed with the guessable secret."""
     return jwt.decode(
         token, WEAK_SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER
@@ -117,7 +119,7 @@ def decode_with_weak_secret(token: str) -> dict:
 
 
 # --8<-- [start:readable-payload]
-def issue_with_profile(user: dict, key: Any, algorithm: str) -> str:
+def issue_with_profile(user: dict[str, Any], key: Any, algorithm: str) -> str:
     """DO NOT COPY: puts personal data in a payload that anyone can read."""
     claims = {
         "sub": user["id"],
@@ -129,17 +131,20 @@ def issue_with_profile(user: dict, key: Any, algorithm: str) -> str:
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
-def read_payload_without_key(token: str) -> dict:
+def read_payload_without_key(token: str) -> dict[str, Any]:
     """What anyone holding the token can do: no key, no library, just base64."""
     payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 # --8<-- [end:readable-payload]
 
 
 # --8<-- [start:token-type]
-def decode_any_token_type(token: str, key: Any, algorithm: str) -> dict:
+def decode_any_token_type(token: str, key: Any, algorithm: str) -> dict[str, Any]:
     """DO NOT COPY: checks everything but ``typ``, so an ID token passes as access
     token."""
     return jwt.decode(

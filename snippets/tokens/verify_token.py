@@ -97,10 +97,8 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
         raise TokenError("malformed token")
     claims = _json_object(_b64decode(body), "payload")
     for name in ("exp", "iat", "nbf"):
-        value = claims.get(name)
-        if name in claims and (
-            type(value) not in (int, float) or not math.isfinite(value)
-        ):
+        value = claims.get(name, 0)
+        if type(value) not in (int, float) or not math.isfinite(value):
             raise TokenError(f"claim {name!r} must be a JSON number")
     return header, claims, f"{head}.{body}".encode(), _b64decode(signature)
 
