@@ -11,8 +11,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APP_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1
+# pytest caches its rewritten test modules as bytecode; without the cache every run compiles
+# them again (about 3 s per worker).
+unexport PYTHONDONTWRITEBYTECODE
+# Two workers: most of the suite waits on Redis, Chromium and site builds.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: help install system-deps test docs build bench app lock clean
+.PHONY: help install system-deps test test-fast lint docs build bench app lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,8 +36,16 @@ install: $(STAMP)  ## Create .venv with the pinned packages
 system-deps:  ## Install redis-server, Chromium and Node.js from Debian's packages if missing
 	@scripts/ensure-system-deps
 
-test: install system-deps  ## Run every test (starts its own Redis; REDIS_URL=... to use yours)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install system-deps lint  ## Lint, then run every test (starts its own Redis; REDIS_URL=... to use yours)
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: install system-deps  ## The edit loop: every test but the browser, site builds and the cluster
+	$(PYTEST) -m "not browser and not cluster" $(PYTEST_ARGS)
+
+lint: install  ## ruff check, ruff format --check, mypy --strict on snippets/ and app/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 build: install  ## Build the site into site/ (strict)
 	$(BIN)/mkdocs build --strict

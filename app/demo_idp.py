@@ -66,8 +66,14 @@ class DemoIdentityProvider:
     ) -> str:
         """An ID token for ``sub`` (``typ="at+jwt"`` makes it look like an access token)."""
         issued = int(time.time() if now is None else now)
-        claims = {"iss": self.issuer, "sub": sub, "aud": audience or self.client_id,
-                  "iat": issued, "exp": issued + lifetime, "nonce": nonce}
+        claims = {
+            "iss": self.issuer,
+            "sub": sub,
+            "aud": audience or self.client_id,
+            "iat": issued,
+            "exp": issued + lifetime,
+            "nonce": nonce,
+        }
         if name is not None:
             claims["name"] = name
         return self.sign(claims, typ=typ)

@@ -222,8 +222,7 @@ def check_password(users: Mapping[str, DemoUser], username: str, password: str) 
 def key_id(public_key: Any) -> str:
     """A kid derived from the public key: the same key file gives the same kid everywhere."""
     jwk = build_jwks([("x", public_key)])["keys"][0]
-    material = json.dumps({k: v for k, v in jwk.items() if k not in {"kid", "use"}},
-                          sort_keys=True)
+    material = json.dumps({k: v for k, v in jwk.items() if k not in {"kid", "use"}}, sort_keys=True)
     return "app-" + hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -255,8 +254,11 @@ def _bearer(request: Request) -> str | None:
 
 def _read_cookie(request: Request, name: str) -> str | None:
     header = request.headers.get("cookie", "")
-    values = [v.strip() for n, sep, v in (p.partition("=") for p in header.split(";"))
-              if sep and n.strip() == name]
+    values = [
+        v.strip()
+        for n, sep, v in (p.partition("=") for p in header.split(";"))
+        if sep and n.strip() == name
+    ]
     return values[0] if len(values) == 1 else None
 
 
@@ -314,8 +316,7 @@ def create_app(settings: Settings) -> FastAPI:
         password = settings.demo_password
         if password is None:
             password = secrets.token_urlsafe(12)
-            log.warning("demo users alice and bob, password: %s (generated at start-up)",
-                        password)
+            log.warning("demo users alice and bob, password: %s (generated at start-up)", password)
         users = make_demo_users(password)
 
     demo_idp: DemoIdentityProvider | None = None
@@ -328,29 +329,50 @@ def create_app(settings: Settings) -> FastAPI:
         authorize_url = settings.idp_authorize_url or ""
     id_tokens = IdTokenVerifier(jwks_url, issuer=idp_issuer, client_id=settings.client_id)
     gateway = PhantomTokenGateway(
-        r, signer=signer, audience=API_AUDIENCE, prefix=prefix,
-        cache_seconds=settings.phantom_cache_seconds, now=now,
+        r,
+        signer=signer,
+        audience=API_AUDIENCE,
+        prefix=prefix,
+        cache_seconds=settings.phantom_cache_seconds,
+        now=now,
     )
 
     def new_token_user(token: str) -> str | None:
         try:
-            claims = verify_token(token, public_key, algorithm=algorithm, typ="at+jwt",
-                                  audience=API_AUDIENCE, issuer=settings.issuer, now=now())
+            claims = verify_token(
+                token,
+                public_key,
+                algorithm=algorithm,
+                typ="at+jwt",
+                audience=API_AUDIENCE,
+                issuer=settings.issuer,
+                now=now(),
+            )
             return str(claims["sub"])
         except TokenError:
             return None
 
     def old_token_user(token: str) -> str | None:
         try:
-            claims = verify_token(token, legacy_secret, algorithm="HS256",
-                                  audience=API_AUDIENCE, issuer=settings.issuer, now=now())
+            claims = verify_token(
+                token,
+                legacy_secret,
+                algorithm="HS256",
+                audience=API_AUDIENCE,
+                issuer=settings.issuer,
+                now=now(),
+            )
             return str(claims["sub"])
         except TokenError:
             return None
 
     migration = DualAcceptMigration(
-        r, name=MIGRATION_NAME, accept_new=new_token_user, accept_old=old_token_user,
-        prefix=prefix, now=now,
+        r,
+        name=MIGRATION_NAME,
+        accept_new=new_token_user,
+        accept_old=old_token_user,
+        prefix=prefix,
+        now=now,
     )
 
     @asynccontextmanager
@@ -360,8 +382,13 @@ def create_app(settings: Settings) -> FastAPI:
             demo_idp.stop()
         r.close()
 
-    app = FastAPI(title="JWT vs session tokens: demo", lifespan=lifespan, docs_url=None,
-                  redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="JWT vs session tokens: demo",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),  # never "*" with credentials
@@ -409,8 +436,10 @@ def create_app(settings: Settings) -> FastAPI:
         if cross_origin and origin is not None and origin in settings.cors_origins:
             return True  # a listed second origin, for the endpoints CORS opens to it
         return request_origin_allowed(
-            request.method, sec_fetch_site=request.headers.get("sec-fetch-site"),
-            origin=origin, own_origin=_own_origin(request),
+            request.method,
+            sec_fetch_site=request.headers.get("sec-fetch-site"),
+            origin=origin,
+            own_origin=_own_origin(request),
         )
 
     def forbidden_origin() -> JSONResponse:
@@ -513,15 +542,21 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
     @app.get("/auth/oidc/start")
     def oidc_start(request: Request) -> Response:
         login_request = begin_login(r, prefix=prefix)
-        query = urlencode({
-            "client_id": settings.client_id, "response_type": "id_token",
-            "response_mode": "form_post", "scope": "openid",
-            "redirect_uri": _own_origin(request) + "/auth/oidc/callback",
-            "state": login_request.state, "nonce": login_request.nonce,
-        })
+        query = urlencode(
+            {
+                "client_id": settings.client_id,
+                "response_type": "id_token",
+                "response_mode": "form_post",
+                "scope": "openid",
+                "redirect_uri": _own_origin(request) + "/auth/oidc/callback",
+                "state": login_request.state,
+                "nonce": login_request.nonce,
+            }
+        )
         response = RedirectResponse(f"{authorize_url}?{query}", status_code=303)
         response.headers.append(  # binds the callback to this browser; cross-site POST => None
-            "set-cookie", f"{STATE_COOKIE}={login_request.state}; Path=/; Secure; HttpOnly; "
+            "set-cookie",
+            f"{STATE_COOKIE}={login_request.state}; Path=/; Secure; HttpOnly; "
             "SameSite=None; Max-Age=300",
         )
         return response
@@ -532,9 +567,14 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
         # browser's cookie and used once, is what refuses forged callbacks.
         try:
             session_id = complete_login(
-                r, store, id_tokens, state=form.get("state"),
+                r,
+                store,
+                id_tokens,
+                state=form.get("state"),
                 browser_state=_read_cookie(request, STATE_COOKIE),
-                id_token=form.get("id_token"), prefix=prefix, now=now(),
+                id_token=form.get("id_token"),
+                prefix=prefix,
+                now=now(),
             )
         except LoginRefused as exc:
             log.info("login refused: %s", exc)
@@ -557,15 +597,30 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
             return _error(400, "audience must be a string")
         try:
             token = exchange_session_for_jwt(
-                store, read_session_cookie(request.headers.get("cookie")), audience=audience,
-                allowed_audiences=EXCHANGE_AUDIENCES, signer=signer, now=now(),
+                store,
+                read_session_cookie(request.headers.get("cookie")),
+                audience=audience,
+                allowed_audiences=EXCHANGE_AUDIENCES,
+                signer=signer,
+                now=now(),
             )
         except ExchangeRefused as exc:
             return _error(403 if "audience" in str(exc) else 401, str(exc))
-        claims = verify_token(token, public_key, algorithm=algorithm, audience=audience,
-                              issuer=settings.issuer, now=now())
-        return JSONResponse({"access_token": token, "token_type": "Bearer",
-                             "expires_in": claims["exp"] - claims["iat"]})
+        claims = verify_token(
+            token,
+            public_key,
+            algorithm=algorithm,
+            audience=audience,
+            issuer=settings.issuer,
+            now=now(),
+        )
+        return JSONResponse(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": claims["exp"] - claims["iat"],
+            }
+        )
 
     @app.get("/.well-known/jwks.json")
     def jwks() -> dict[str, Any]:
@@ -590,9 +645,14 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
         if token is None:
             return _unauthorized("bearer token required")
         try:
-            claims = verify_exchanged_token(token, public_key, algorithm=algorithm,
-                                            audience=API_AUDIENCE, issuer=settings.issuer,
-                                            now=now())
+            claims = verify_exchanged_token(
+                token,
+                public_key,
+                algorithm=algorithm,
+                audience=API_AUDIENCE,
+                issuer=settings.issuer,
+                now=now(),
+            )
         except TokenError as exc:
             return _unauthorized(str(exc))
         if not session_is_live(r, claims["sid"], prefix=prefix, now=now()):  # one round trip
@@ -605,8 +665,15 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
         if token is None:
             return _unauthorized("bearer token required")
         try:
-            claims = verify_token(token, public_key, algorithm=algorithm, typ="at+jwt",
-                                  audience=REPORTS_AUDIENCE, issuer=settings.issuer, now=now())
+            claims = verify_token(
+                token,
+                public_key,
+                algorithm=algorithm,
+                typ="at+jwt",
+                audience=REPORTS_AUDIENCE,
+                issuer=settings.issuer,
+                now=now(),
+            )
         except TokenError as exc:
             return _unauthorized(str(exc))
         return JSONResponse({"sub": claims["sub"], "report": "3 orders this week"})
@@ -615,8 +682,12 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
     def bff_api_me(request: Request) -> Response:
         try:  # the server exchanges the session and calls the API; the browser sees data only
             token = exchange_session_for_jwt(
-                store, read_session_cookie(request.headers.get("cookie")), audience=API_AUDIENCE,
-                allowed_audiences=EXCHANGE_AUDIENCES, signer=signer, now=now(),
+                store,
+                read_session_cookie(request.headers.get("cookie")),
+                audience=API_AUDIENCE,
+                allowed_audiences=EXCHANGE_AUDIENCES,
+                signer=signer,
+                now=now(),
             )
         except ExchangeRefused as exc:
             return _error(401, str(exc))
@@ -632,8 +703,9 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
         if current is None:
             return _error(401, "not signed in")
         token = issue_opaque_token(r, current[1].user_id, scope="api", prefix=prefix, now=now())
-        return JSONResponse({"access_token": token, "token_type": "Bearer",
-                             "expires_in": OPAQUE_LIFETIME_SECONDS})
+        return JSONResponse(
+            {"access_token": token, "token_type": "Bearer", "expires_in": OPAQUE_LIFETIME_SECONDS}
+        )
 
     @app.post("/token/opaque/revoke")
     def token_opaque_revoke(form: Form) -> Response:
@@ -653,8 +725,10 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
 
     @app.get("/migration")
     def migration_counts() -> dict[str, Any]:
-        return {"old_usage": migration.old_usage(),
-                "refused_after_retirement": migration.refused_after_retirement()}
+        return {
+            "old_usage": migration.old_usage(),
+            "refused_after_retirement": migration.refused_after_retirement(),
+        }
 
     @app.post("/migration/retire")
     def migration_retire(request: Request) -> Response:
@@ -674,9 +748,15 @@ by {html.escape(str(session.data.get("login")))}); {count} live session(s).</p>
         current = current_session(request)
         if current is None:
             return _error(401, "not signed in")
-        token = issue_access_token(current[1].user_id, legacy_secret, algorithm="HS256",
-                                   kid="legacy", issuer=settings.issuer, audience=API_AUDIENCE,
-                                   now=now())
+        token = issue_access_token(
+            current[1].user_id,
+            legacy_secret,
+            algorithm="HS256",
+            kid="legacy",
+            issuer=settings.issuer,
+            audience=API_AUDIENCE,
+            now=now(),
+        )
         return JSONResponse({"access_token": token, "token_type": "Bearer"})
 
     return app

@@ -104,8 +104,14 @@ def _issue(algorithm: str, key: Any, claim_set: str, now: float = NOW) -> str:
     from snippets.tokens.issue_access_token import issue_access_token
 
     return issue_access_token(
-        SUBJECT, key, algorithm=algorithm, kid=f"{algorithm.lower()}-2026-11", issuer=ISSUER,
-        audience=AUDIENCE, now=now, extra_claims=CLAIM_SETS[claim_set],
+        SUBJECT,
+        key,
+        algorithm=algorithm,
+        kid=f"{algorithm.lower()}-2026-11",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        now=now,
+        extra_claims=CLAIM_SETS[claim_set],
     )
 
 
@@ -113,7 +119,12 @@ def _verify(token: str, key: Any, algorithm: str) -> dict[str, Any]:
     from snippets.tokens.verify_token import verify_token
 
     return verify_token(
-        token, key, algorithm=algorithm, audience=AUDIENCE, issuer=ISSUER, typ="at+jwt",
+        token,
+        key,
+        algorithm=algorithm,
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        typ="at+jwt",
         now=NOW + 1,
     )
 
@@ -156,6 +167,7 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
             }
     client = connect(url)
     store = RedisSessionStore(client, prefix=prefix)
+
     def keys_now() -> int:
         return len(list(client.scan_iter(match=f"{prefix}*", count=1000)))
 
@@ -179,7 +191,8 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
         # How much of the session's data a holder of the cookie can read: every value of
         # the data looked for in the Set-Cookie header and in the decoded ID.
         "readable_claims_bytes": sum(
-            len(value) for value in SESSION_DATA.values()
+            len(value)
+            for value in SESSION_DATA.values()
             if value in build_session_cookie(session_id)
             or value.encode() in base64.urlsafe_b64decode(session_id + "=")
         ),
@@ -376,8 +389,13 @@ def _cost_function(name: str, url: str, prefix: str, cluster_url: str) -> Callab
 
         return verify_and_check
     client = client or connect(url)
-    claims = {"iss": ISSUER, "sub": SUBJECT, "jti": secrets.token_urlsafe(16), "iat": NOW,
-              "exp": NOW + 900}
+    claims = {
+        "iss": ISSUER,
+        "sub": SUBJECT,
+        "jti": secrets.token_urlsafe(16),
+        "iat": NOW,
+        "exp": NOW + 900,
+    }
     if name == "blocklist_check":
         return lambda: ensure_not_revoked(client, claims, prefix=prefix)
     if name == "blocklist_and_cutoff_check":
@@ -396,8 +414,16 @@ def run_costs_worker() -> None:
     import pyperf
 
     def add_args(cmd: list[str], args: argparse.Namespace) -> None:
-        cmd.extend(("--redis-url", args.redis_url, "--prefix", args.prefix,
-                    "--cluster-url", args.cluster_url))
+        cmd.extend(
+            (
+                "--redis-url",
+                args.redis_url,
+                "--prefix",
+                args.prefix,
+                "--cluster-url",
+                args.cluster_url,
+            )
+        )
 
     runner = pyperf.Runner(
         program_args=("-m", "benchmarks.measure", "costs"),
@@ -431,10 +457,27 @@ def measure_costs(
     with tempfile.TemporaryDirectory(prefix="bench-pyperf-") as tmp:
         out = Path(tmp) / "costs.json"
         subprocess.run(  # noqa: S603 - this same module, with fixed arguments
-            [sys.executable, "-m", "benchmarks.measure", "costs", "--quiet",
-             "--processes", str(processes), "--values", str(values), "--output", str(out),
-             "--redis-url", url, "--prefix", prefix, "--cluster-url", cluster_url],
-            cwd=ROOT, check=True,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.measure",
+                "costs",
+                "--quiet",
+                "--processes",
+                str(processes),
+                "--values",
+                str(values),
+                "--output",
+                str(out),
+                "--redis-url",
+                url,
+                "--prefix",
+                prefix,
+                "--cluster-url",
+                cluster_url,
+            ],
+            cwd=ROOT,
+            check=True,
         )
         suite = pyperf.BenchmarkSuite.load(str(out))
     costs: dict[str, dict[str, float]] = {}
@@ -459,8 +502,15 @@ def measure_costs(
 # ----------------------------------------------------------------------------- throughput
 
 
-def _throughput_worker(algorithm: str, key_bytes: bytes, tokens: list[str], count: int,
-                       rounds: int, barrier: Any, done: Any) -> None:
+def _throughput_worker(
+    algorithm: str,
+    key_bytes: bytes,
+    tokens: list[str],
+    count: int,
+    rounds: int,
+    barrier: Any,
+    done: Any,
+) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     key = key_bytes if algorithm == "HS256" else load_pem_public_key(key_bytes)
@@ -479,16 +529,22 @@ def measure_throughput(keys: dict[str, tuple[Any, Any]], total: int, rounds: int
     result: dict[str, Any] = {"tokens_per_round": total, "rounds": rounds, "algorithms": {}}
     for algorithm in ALGORITHMS:
         signing, verifying = keys[algorithm]
-        key_bytes = verifying if algorithm == "HS256" else verifying.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        key_bytes = (
+            verifying
+            if algorithm == "HS256"
+            else verifying.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
         tokens = [_issue(algorithm, signing, "typical", NOW - i) for i in range(64)]
         per_processes: dict[str, Any] = {}
         for n in THROUGHPUT_PROCESSES:
             barrier, done = ctx.Barrier(n + 1), ctx.Queue()
             workers = [
-                ctx.Process(target=_throughput_worker,
-                            args=(algorithm, key_bytes, tokens, total // n, rounds, barrier, done))
+                ctx.Process(
+                    target=_throughput_worker,
+                    args=(algorithm, key_bytes, tokens, total // n, rounds, barrier, done),
+                )
                 for _ in range(n)
             ]
             for w in workers:
@@ -537,8 +593,12 @@ def versions(url: str) -> dict[str, str]:
     client = redis.Redis.from_url(url)
     server = client.info("server")["redis_version"]
     client.close()
-    found = {"python": platform.python_version(), "redis_server": str(server),
-             "openssl": backend.openssl_version_text(), "python_ssl": ssl.OPENSSL_VERSION}
+    found = {
+        "python": platform.python_version(),
+        "redis_server": str(server),
+        "openssl": backend.openssl_version_text(),
+        "python_ssl": ssl.OPENSSL_VERSION,
+    }
     for dist in ("pyjwt", "cryptography", "redis", "pyperf"):
         found[dist] = importlib.metadata.version(dist)
     return found
@@ -550,8 +610,11 @@ def versions(url: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer processes and tokens: a smoke run, not for committing")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer processes and tokens: a smoke run, not for committing",
+    )
     args = parser.parse_args(argv)
     processes, values = (2, 2) if args.quick else (6, 3)
     total, rounds = (2_000, 1) if args.quick else (8_000, 5)
@@ -585,8 +648,11 @@ def main(argv: list[str] | None = None) -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "command": "make bench",
         # Other work on the machine slows every timing and widens its spread: say how much.
-        "machine": {**machine(), "load_average_before": round(load_before, 2),
-                    "load_average_after": round(os.getloadavg()[0], 2)},
+        "machine": {
+            **machine(),
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+        },
         "versions": found_versions,
         "redis": redis_kind,
         "harness": {

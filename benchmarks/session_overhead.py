@@ -80,8 +80,10 @@ def run() -> dict:
     server_us = {
         name: round(
             (after[f"cmdstat_{name}"]["usec"] - before.get(f"cmdstat_{name}", {}).get("usec", 0))
-            / (after[f"cmdstat_{name}"]["calls"]
-               - before.get(f"cmdstat_{name}", {}).get("calls", 0)),
+            / (
+                after[f"cmdstat_{name}"]["calls"]
+                - before.get(f"cmdstat_{name}", {}).get("calls", 0)
+            ),
             2,
         )
         for name in ("evalsha", "getex")
@@ -123,15 +125,20 @@ def main() -> None:
         ("session validate (EVALSHA)", f"{result['validate_median_us']:.1f} µs"),
         ("bare GETEX", f"{result['getex_median_us']:.1f} µs"),
         ("ratio (median of rounds)", f"{result['ratio_median']:.3f}x"),
-        ("inside redis-server", f"{result['server_us']['validate_script']:.1f} µs vs "
-         f"{result['server_us']['getex']:.1f} µs"),
+        (
+            "inside redis-server",
+            f"{result['server_us']['validate_script']:.1f} µs vs "
+            f"{result['server_us']['getex']:.1f} µs",
+        ),
         ("ratio of fastest rounds", f"{result['ratio_of_fastest_rounds']:.3f}x"),
         ("ratio range", f"{result['ratio_min']:.3f}x - {result['ratio_max']:.3f}x"),
         ("target", f"<= {TARGET_RATIO}x: {'met' if result['meets_target'] else 'NOT met'}"),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"{result['rounds']} rounds x {result['ops_per_round']} calls each, "
-          f"{result['redis']}, redis-server {result['versions']['redis-server']}")
+    print(
+        f"{result['rounds']} rounds x {result['ops_per_round']} calls each, "
+        f"{result['redis']}, redis-server {result['versions']['redis-server']}"
+    )
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

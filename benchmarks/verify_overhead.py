@@ -46,15 +46,23 @@ def _time_batch(call) -> float:
 def measure(algorithm: str) -> dict[str, float]:
     signing = b"benchmark-secret-" * 3 if algorithm == "HS256" else generate_private_key(algorithm)
     verifying = signing if algorithm == "HS256" else signing.public_key()
-    token = issue_access_token("user-42", signing, algorithm=algorithm, kid="bench",
-                               issuer=ISSUER, audience=AUDIENCE)
+    token = issue_access_token(
+        "user-42", signing, algorithm=algorithm, kid="bench", issuer=ISSUER, audience=AUDIENCE
+    )
 
     def ours() -> None:
         verify_token(token, verifying, algorithm=algorithm, audience=AUDIENCE, issuer=ISSUER)
 
     def bare() -> None:
-        jwt.decode(token, verifying, algorithms=[algorithm], audience=AUDIENCE, issuer=ISSUER,
-                   leeway=DEFAULT_LEEWAY, options={"require": list(REQUIRED_CLAIMS)})
+        jwt.decode(
+            token,
+            verifying,
+            algorithms=[algorithm],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=DEFAULT_LEEWAY,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
 
     ours(), bare()  # warm up, and fail early if either refuses the token
     timings: dict[str, list[float]] = {"ours": [], "bare": []}
@@ -88,9 +96,12 @@ def main() -> dict:
         "python": platform.python_version(),
         "pyjwt": version("pyjwt"),
         "cryptography": version("cryptography"),
-        "machine": {"platform": platform.platform(), "machine": platform.machine(),
-                    "processor": platform.processor(), "implementation":
-                    platform.python_implementation()},
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "implementation": platform.python_implementation(),
+        },
         "rounds": ROUNDS,
         "calls_per_batch": BATCH,
         "target_ratio": TARGET_RATIO,
@@ -99,15 +110,18 @@ def main() -> dict:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{'algorithm':<10}{'verify_token µs':>17}{'jwt.decode µs':>15}{'ratio':>8}"
-          f"{'paired':>8}")
+    print(f"{'algorithm':<10}{'verify_token µs':>17}{'jwt.decode µs':>15}{'ratio':>8}{'paired':>8}")
     for alg, r in results.items():
-        print(f"{alg:<10}{r['verify_token_us']:>17.1f}{r['jwt_decode_us']:>15.1f}"
-              f"{r['ratio_of_medians']:>8.3f}{r['median_paired_ratio']:>8.3f}")
+        print(
+            f"{alg:<10}{r['verify_token_us']:>17.1f}{r['jwt_decode_us']:>15.1f}"
+            f"{r['ratio_of_medians']:>8.3f}{r['median_paired_ratio']:>8.3f}"
+        )
     worst = max(r["median_paired_ratio"] for r in results.values())
     verdict = "within" if worst <= TARGET_RATIO else "ABOVE"
-    print(f"worst ratio {worst:.3f}: {verdict} the {TARGET_RATIO}x target; "
-          f"{report['seconds']} s; written to {RESULTS.relative_to(Path.cwd())}")
+    print(
+        f"worst ratio {worst:.3f}: {verdict} the {TARGET_RATIO}x target; "
+        f"{report['seconds']} s; written to {RESULTS.relative_to(Path.cwd())}"
+    )
     return report
 
 

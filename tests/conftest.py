@@ -31,6 +31,7 @@ from pathlib import Path
 import port_for
 import pytest
 import redis
+from filelock import FileLock
 from playwright.sync_api import Browser, sync_playwright
 from pytest_redis import factories
 from pytest_redis.executor import RedisExecutor
@@ -90,12 +91,33 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "also_on_cluster: run the module's Redis tests on a Redis Cluster as well"
     )
+    config.addinivalue_line("markers", "cluster: needs the Redis Cluster (make test-fast skips)")
+    config.addinivalue_line(
+        "markers", "browser: builds the site or opens it in Chromium (make test-fast skips)"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     uses_redis = {"redis_client", "counting_redis"} & set(metafunc.fixturenames)
     if uses_redis and metafunc.definition.get_closest_marker("also_on_cluster"):
-        metafunc.parametrize("redis_topology", ["single", "cluster"], indirect=True)
+        metafunc.parametrize(
+            "redis_topology",
+            ["single", pytest.param("cluster", marks=pytest.mark.cluster)],
+            indirect=True,
+        )
+
+
+_BROWSER_FIXTURES = {"browser", "built_site", "site_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what the edit loop (make test-fast) leaves out, from the fixtures a test uses."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if "redis_cluster" in fixtures:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture
@@ -149,11 +171,20 @@ def private_redis(tmp_path: Path) -> Iterator[RedisExecutor]:
 
 @pytest.fixture
 def snippet_env(
-    monkeypatch: pytest.MonkeyPatch, redis_url: str, key_prefix: str, redis_cluster: LocalCluster
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    key_prefix: str,
 ) -> None:
-    """The environment a reader sets before running a snippet file."""
+    """The environment a reader sets before running a snippet file.
+
+    ``REDIS_CLUSTER_URL`` is set, and a cluster started, only for a test marked
+    ``cluster`` (tests/test_snippets_run.py marks the snippets that read it).
+    """
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("REDIS_CLUSTER_URL", redis_cluster.url())
+    if request.node.get_closest_marker("cluster"):
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        monkeypatch.setenv("REDIS_CLUSTER_URL", cluster.url())
     monkeypatch.setenv("REDIS_KEY_PREFIX", key_prefix)
     monkeypatch.setenv("JWT_SECRET", secrets.token_urlsafe(48))
 
@@ -177,9 +208,18 @@ def counting_redis(
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = build_site(site)
-    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+    """The site, built once per run: the first xdist worker builds it, the others wait."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above every worker's own
+    site = shared / "built-site"
+    with FileLock(str(shared / "built-site.lock")):
+        if not (site / "index.html").is_file():
+            staging = shared / "built-site.staging"
+            shutil.rmtree(staging, ignore_errors=True)
+            result = build_site(staging)
+            assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+            staging.rename(site)  # whole or not at all: a failed build leaves no site
     return site
 
 

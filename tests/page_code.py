@@ -131,9 +131,23 @@ def shown_python(page: Path) -> str:
 def undefined_names(code: str, filename: str) -> list[str]:
     """Names the code uses but never defines or imports (ruff's F821), as ``line: name``."""
     result = subprocess.run(
-        [Path(sys.executable).parent / "ruff", "check", "--isolated", "--select", "F821",
-         "--output-format", "json", "--stdin-filename", filename, "-"],
-        input=code, capture_output=True, text=True, check=False, timeout=60,
+        [
+            Path(sys.executable).parent / "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "F821",
+            "--output-format",
+            "json",
+            "--stdin-filename",
+            filename,
+            "-",
+        ],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     if result.returncode not in (0, 1):
         raise RuntimeError(f"ruff failed: {result.stderr}")

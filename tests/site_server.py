@@ -23,7 +23,12 @@ def build_site(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         [BIN / "mkdocs", "build", "--strict", "--config-file", config, "--site-dir", site_dir],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 

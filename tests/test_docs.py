@@ -70,8 +70,13 @@ def test_quick_start_runs_as_copied(tmp_path: Path, redis_url: str, key_prefix: 
     }
     # -I: no PYTHONPATH, no current directory on sys.path, so nothing of this repository helps.
     result = subprocess.run(
-        [sys.executable, "-I", str(script)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=False, timeout=60,
+        [sys.executable, "-I", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     expected = [

@@ -37,9 +37,7 @@ RFC_TOKEN = (
     ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 )
 # Its HMAC key, from RFC 7515 appendix A.1 (a JWK "k" value: base64url of raw bytes).
-RFC_KEY = (
-    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
-)
+RFC_KEY = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
 SECRET = b"inspector-test-secret-0123456789abcdef"
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
@@ -61,7 +59,11 @@ def test_node_unit_tests_pass() -> None:
     node = shutil.which("node") or "/usr/bin/node"
     result = subprocess.run(
         [node, "--test", "tests/js/"],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"node --test failed:\n{output}"
@@ -196,18 +198,24 @@ def snippet_tokens() -> list[tuple[str, str, bytes | None]]:
     """(label, token, HMAC secret or None) issued by the project's own snippets."""
     tokens = [("quickstart HS256", issue_token("user-42", SECRET), SECRET)]
     common = {"kid": "k1", "issuer": ISSUER, "audience": AUDIENCE}
-    tokens.append((
-        "tokens HS256",
-        issue_access_token(
-            "user-7", SECRET, algorithm="HS256", **common,
-            extra_claims={"name": "Siobhan O'Brien", "roles": ["reader"]},
-        ),
-        SECRET,
-    ))
+    tokens.append(
+        (
+            "tokens HS256",
+            issue_access_token(
+                "user-7",
+                SECRET,
+                algorithm="HS256",
+                **common,
+                extra_claims={"name": "Siobhan O'Brien", "roles": ["reader"]},
+            ),
+            SECRET,
+        )
+    )
     for alg in ("RS256", "ES256", "EdDSA"):
         key = generate_private_key(alg)
-        tokens.append((f"tokens {alg}", issue_access_token("user-9", key, algorithm=alg, **common),
-                       None))
+        tokens.append(
+            (f"tokens {alg}", issue_access_token("user-9", key, algorithm=alg, **common), None)
+        )
     return tokens
 
 
@@ -248,8 +256,14 @@ def test_as_a_session_the_redis_commands_work(
 ) -> None:
     page = inspector.page
     token = issue_access_token(
-        "user-7", SECRET, algorithm="HS256", kid="k1", issuer=ISSUER, audience=AUDIENCE,
-        lifetime=timedelta(minutes=5), extra_claims={"name": "Siobhan O'Brien", "roles": ["r"]},
+        "user-7",
+        SECRET,
+        algorithm="HS256",
+        kid="k1",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        lifetime=timedelta(minutes=5),
+        extra_claims={"name": "Siobhan O'Brien", "roles": ["r"]},
     )
     inspector.paste(token)
     key = page.locator("#tki-session-key")
@@ -277,7 +291,11 @@ def test_as_a_session_the_redis_commands_work(
     script = "\n".join(c.replace("session:", f"{key_prefix}session:", 1) for c in commands[:2])
     out = subprocess.run(
         [shutil.which("redis-cli") or "redis-cli", "-u", redis_url],
-        input=script + "\n", capture_output=True, text=True, check=True, timeout=10,
+        input=script + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
     ).stdout.splitlines()
     assert out[0] == "OK"
     assert json.loads(out[1]) == json.loads(page.locator("#tki-session-record").text_content())

@@ -80,17 +80,18 @@ def test_committed_fragments_and_charts_are_rendered_from_the_committed_data(
 
 
 def test_the_pages_include_every_fragment() -> None:
-    included = {
-        m["path"] for page in ALL_PAGES for m in BLOCK_INCLUDE.finditer(page.read_text())
-    }
+    included = {m["path"] for page in ALL_PAGES for m in BLOCK_INCLUDE.finditer(page.read_text())}
     fragments = {f"docs/generated/{p.name}" for p in GENERATED.glob(f"*{SUFFIX}")}
     assert included == fragments
     assert "docs/generated/comparison-table.md.txt" in BLOCK_INCLUDE.findall(
         (DOCS / "index.md").read_text()
     )
     charts = {p.name for p in GENERATED.glob("*.svg")}
-    shown = {name for p in GENERATED.glob(f"*{SUFFIX}")
-             for name in re.findall(r"\(generated/([\w-]+\.svg)\)", p.read_text())}
+    shown = {
+        name
+        for p in GENERATED.glob(f"*{SUFFIX}")
+        for name in re.findall(r"\(generated/([\w-]+\.svg)\)", p.read_text())
+    }
     assert charts and shown == charts
 
 
@@ -158,6 +159,7 @@ def _distinctive(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.browser  # a whole site build
 def test_a_changed_data_file_changes_the_built_site(tmp_path: Path) -> None:
     project = tmp_path / "project"
     copy_site_sources(project, skip=("generated",))

@@ -63,9 +63,7 @@ def test_markdown_files_found() -> None:
     assert _all_fences(), "no fences found: the fence pattern is broken"
 
 
-@pytest.mark.parametrize(
-    ("path", "line", "info", "body"), _all_fences(), ids=lambda v: str(v)[:40]
-)
+@pytest.mark.parametrize(("path", "line", "info", "body"), _all_fences(), ids=lambda v: str(v)[:40])
 def test_every_fence_is_tested(path: Path, line: int, info: str, body: str) -> None:
     where = f"{path.relative_to(ROOT)}:{line}"
     language = fence_language(info)
@@ -214,13 +212,20 @@ def test_pitfalls_open_on_the_safe_side_and_the_vulnerable_side_has_no_copy_butt
     problems = []
     for i, (n, label) in enumerate(labels):
         previous = labels[i - 1][0] if i else -1
-        opens_a_set = i == 0 or any(ln.strip() and not ln.startswith(" ")
-                                    for ln in lines[previous + 1 : n])
+        opens_a_set = i == 0 or any(
+            ln.strip() and not ln.startswith(" ") for ln in lines[previous + 1 : n]
+        )
         if opens_a_set and label != '=== "Safe"':
             problems.append(f"line {n + 1}: a tab set opens on {label}")
         if "Vulnerable" in label:
-            end = next((k for k in range(n + 1, len(lines))
-                        if lines[k].strip() and not lines[k].startswith(" ")), len(lines))
+            end = next(
+                (
+                    k
+                    for k in range(n + 1, len(lines))
+                    if lines[k].strip() and not lines[k].startswith(" ")
+                ),
+                len(lines),
+            )
             body = lines[n + 1 : end]
             if not any("!!! danger" in ln for ln in body):
                 problems.append(f"line {n + 1}: the vulnerable tab has no danger admonition")

@@ -15,7 +15,15 @@ from pytest_examples import CodeExample, EvalExample
 from tests.helpers import ROOT, snippet_files
 
 
-@pytest.mark.parametrize("path", snippet_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def _params() -> list:
+    """Every snippet file; one that reads REDIS_CLUSTER_URL gets the cluster (marked so)."""
+    return [
+        pytest.param(p, marks=pytest.mark.cluster) if "REDIS_CLUSTER_URL" in p.read_text() else p
+        for p in snippet_files()
+    ]
+
+
+@pytest.mark.parametrize("path", _params(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_snippet_runs(path: Path, eval_example: EvalExample, snippet_env: None) -> None:
     example = CodeExample.create(path.read_text(), path=path)
     if eval_example.update_examples:

@@ -19,6 +19,10 @@ from redis.cluster import RedisCluster
 NODE_TIMEOUT_MS = 1000  # how long before a silent master is failed over
 
 
+class PortTaken(RuntimeError):
+    """A node's redis-server exited at once: most likely its port was taken meanwhile."""
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -61,23 +65,41 @@ class Node:
         self.process = subprocess.Popen(  # noqa: S603 - redis-server with fixed arguments
             [
                 _binary("redis-server"),
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
-                "--dir", str(self.folder),
-                "--save", "",
-                "--appendonly", "no",
-                "--repl-diskless-sync-delay", "0",
-                "--protected-mode", "yes",
-                "--loglevel", "warning",
-                "--logfile", str(self.folder / "redis.log"),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                str(NODE_TIMEOUT_MS),
+                "--dir",
+                str(self.folder),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--repl-diskless-sync-delay",
+                "0",
+                "--protected-mode",
+                "yes",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(self.folder / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_for(lambda: self.client().ping(), f"node {self.port} to start")
+
+        def started() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise PortTaken(f"redis-server on {self.port} exited at start (port taken?)")
+            return bool(self.client().ping())
+
+        _wait_for(started, f"node {self.port} to start")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -99,22 +121,39 @@ class LocalCluster:
     replicas_per_master: int = 1
     nodes: list[Node] = field(default_factory=list)
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the nodes and form the cluster; new ports if another process took one.
+
+        Free ports are found by binding and releasing them, so another process (a second
+        pytest worker, say) can take one before redis-server binds it: then try again.
+        """
+        for attempt in range(attempts):
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                if attempt == attempts - 1:
+                    raise
+
+    def _start_once(self) -> None:
         count = self.masters * (1 + self.replicas_per_master)
-        self.nodes = [
-            Node(port, self.folder / str(port)) for port in _free_cluster_ports(count)
-        ]
+        self.nodes = [Node(port, self.folder / str(port)) for port in _free_cluster_ports(count)]
         try:
             for node in self.nodes:
                 node.start()
             subprocess.run(  # noqa: S603 - redis-cli with fixed arguments
                 [
-                    _binary("redis-cli"), "--cluster", "create",
+                    _binary("redis-cli"),
+                    "--cluster",
+                    "create",
                     *[f"127.0.0.1:{n.port}" for n in self.nodes],
-                    "--cluster-replicas", str(self.replicas_per_master),
+                    "--cluster-replicas",
+                    str(self.replicas_per_master),
                     "--cluster-yes",
                 ],
-                check=True, capture_output=True, timeout=60,
+                check=True,
+                capture_output=True,
+                timeout=60,
             )
             self.wait_until_healthy()
         except BaseException:

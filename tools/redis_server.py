@@ -39,10 +39,25 @@ def redis_server() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
         port = free_port()
         proc = subprocess.Popen(  # noqa: S603 - a fixed binary and fixed arguments
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp, "--save", "",
-             "--appendonly", "no", "--loglevel", "warning",
-             "--logfile", str(Path(tmp) / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                tmp,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(Path(tmp) / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/0"
         try:

@@ -103,7 +103,8 @@ def machine_fragment(d: dict[str, Any]) -> str:
             f"; the one-minute load average was {fmt_ratio(m['load_average_before'])} when it "
             f"started and {fmt_ratio(m['load_average_after'])} when it ended (a load above "
             "the number of cores means other work competed for them and inflated the times)"
-            if "load_average_before" in m else ""
+            if "load_average_before" in m
+            else ""
         )
         + ".\n"
     )
@@ -115,9 +116,16 @@ def sizes_fragment(d: dict[str, Any]) -> str:
     for algorithm in ALGORITHMS:
         for claim_set in CLAIM_SETS:
             t = s["tokens"][algorithm][claim_set]
-            rows.append([algorithm, claim_set, fmt_int(t["token_bytes"]),
-                         fmt_int(t["header_bytes"]), fmt_int(t["payload_bytes"]),
-                         fmt_int(t["signature_bytes"])])
+            rows.append(
+                [
+                    algorithm,
+                    claim_set,
+                    fmt_int(t["token_bytes"]),
+                    fmt_int(t["header_bytes"]),
+                    fmt_int(t["payload_bytes"]),
+                    fmt_int(t["signature_bytes"]),
+                ]
+            )
     session = s["session"]
     return (
         table(["Algorithm", "Claims", "Token (bytes)", "Header", "Payload", "Signature"], rows)
@@ -138,10 +146,13 @@ def sizes_fragment(d: dict[str, Any]) -> str:
 def seed_fragment(d: dict[str, Any]) -> str:
     seed, s = d["seed"], d["sizes"]
     low, high = seed["jwt_bytes"]["low"], seed["jwt_bytes"]["high"]
-    lines = [f"The usual figures, as comparison pages quote them, say a JWT takes "
-             f"{fmt_int(low)} to {nbytes(high)} and a session ID "
-             f"{fmt_int(seed['session_id_bytes']['low'])} to "
-             f"{nbytes(seed['session_id_bytes']['high'])}.", ""]
+    lines = [
+        f"The usual figures, as comparison pages quote them, say a JWT takes "
+        f"{fmt_int(low)} to {nbytes(high)} and a session ID "
+        f"{fmt_int(seed['session_id_bytes']['low'])} to "
+        f"{nbytes(seed['session_id_bytes']['high'])}.",
+        "",
+    ]
     for claim_set in CLAIM_SETS:
         verdicts: dict[str, list[str]] = {"within": [], "above": [], "below": []}
         for algorithm in ALGORITHMS:
@@ -152,14 +163,20 @@ def seed_fragment(d: dict[str, Any]) -> str:
         if verdicts["within"]:
             parts.append(f"**agrees** for {_join(verdicts['within'])}")
         if verdicts["above"]:
-            parts.append(f"**disagrees** for {_join(verdicts['above'])}, which "
-                         f"{'is' if len(verdicts['above']) == 1 else 'are'} larger")
+            parts.append(
+                f"**disagrees** for {_join(verdicts['above'])}, which "
+                f"{'is' if len(verdicts['above']) == 1 else 'are'} larger"
+            )
         if verdicts["below"]:
-            parts.append(f"**disagrees** for {_join(verdicts['below'])}, which "
-                         f"{'is' if len(verdicts['below']) == 1 else 'are'} smaller")
+            parts.append(
+                f"**disagrees** for {_join(verdicts['below'])}, which "
+                f"{'is' if len(verdicts['below']) == 1 else 'are'} smaller"
+            )
         fields = len(s["claim_sets"][claim_set])
-        lines.append(f"- With the {claim_set} claim set ({fmt_int(fields)} claims), the usual "
-                     f"range {'; it '.join(parts)}.")
+        lines.append(
+            f"- With the {claim_set} claim set ({fmt_int(fields)} claims), the usual "
+            f"range {'; it '.join(parts)}."
+        )
     session_id = s["session"]["session_id_bytes"]
     sid = seed["session_id_bytes"]
     inside = sid["low"] <= session_id <= sid["high"]
@@ -179,23 +196,36 @@ def request_bytes_fragment(d: dict[str, Any]) -> str:
     for algorithm in ALGORITHMS:
         for claim_set in CLAIM_SETS:
             t = s["tokens"][algorithm][claim_set]
-            rows.append([f"`Authorization: Bearer` ({algorithm}, {claim_set})",
-                         fmt_int(t["request_header_bytes"]),
-                         times(s["header_ratio_to_cookie"][algorithm][claim_set])])
+            rows.append(
+                [
+                    f"`Authorization: Bearer` ({algorithm}, {claim_set})",
+                    fmt_int(t["request_header_bytes"]),
+                    times(s["header_ratio_to_cookie"][algorithm][claim_set]),
+                ]
+            )
     rows.append(["`Cookie: __Host-session=`", fmt_int(cookie), times(1)])
     return table(["Header line, on every request", "Bytes", f"{TIMES} the cookie"], rows)
 
 
 def _cost_rows(c: dict[str, Any], names: list[tuple[str, str]]) -> list[list[str]]:
-    return [[label, fmt_us(c[n]["median_us"]), fmt_us(c[n]["stdev_us"]),
-             times(c[n]["ratio_to_session_validate"]), times(c[n]["ratio_to_verify_HS256"])]
-            for n, label in names]
+    return [
+        [
+            label,
+            fmt_us(c[n]["median_us"]),
+            fmt_us(c[n]["stdev_us"]),
+            times(c[n]["ratio_to_session_validate"]),
+            times(c[n]["ratio_to_verify_HS256"]),
+        ]
+        for n, label in names
+    ]
 
 
 COST_LABELS: list[tuple[str, str]] = [
     *((f"verify_{a}", f"Verify an {a} token") for a in ALGORITHMS),
-    *((f"verify_and_check_{a}", f"Verify {a}, then blocklist and cut-off check")
-      for a in ALGORITHMS),
+    *(
+        (f"verify_and_check_{a}", f"Verify {a}, then blocklist and cut-off check")
+        for a in ALGORITHMS
+    ),
     ("blocklist_check", "Blocklist check alone (`EXISTS`)"),
     ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
     ("session_validate", "Validate a session (one script call)"),
@@ -206,8 +236,13 @@ COST_LABELS: list[tuple[str, str]] = [
 
 def costs_fragment(d: dict[str, Any]) -> str:
     c = d["costs"]
-    header = ["Operation", "Median (µs)", "Std dev (µs)", f"{TIMES} session validation",
-              f"{TIMES} HS256 verification"]
+    header = [
+        "Operation",
+        "Median (µs)",
+        "Std dev (µs)",
+        f"{TIMES} session validation",
+        f"{TIMES} HS256 verification",
+    ]
     return (
         table(header, _cost_rows(c, COST_LABELS))
         + f"\nMeasured on {d['machine']['cpu_model']} with a Redis server on the same machine. "
@@ -226,8 +261,10 @@ def round_trips_fragment(d: dict[str, Any]) -> str:
         ("jwt_blocklist_cutoff", "JWT, then the blocklist and the user's cut-off"),
         ("session", "Session cookie, validated in the store"),
     ]
-    return table(["Request authenticated by", "Redis round trips per request"],
-                 [[label, fmt_int(r[key])] for key, label in labels])
+    return table(
+        ["Request authenticated by", "Redis round trips per request"],
+        [[label, fmt_int(r[key])] for key, label in labels],
+    )
 
 
 def scaling_costs_fragment(d: dict[str, Any]) -> str:
@@ -236,8 +273,15 @@ def scaling_costs_fragment(d: dict[str, Any]) -> str:
         ("session_validate", "Validate a session (one script call)"),
         ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
     ]
-    rows = [[label, fmt_us(c[name]["median_us"]), fmt_us(c[f"{name}_cluster"]["median_us"]),
-             times(c[f"{name}_cluster"]["ratio_to_one_server"])] for name, label in labels]
+    rows = [
+        [
+            label,
+            fmt_us(c[name]["median_us"]),
+            fmt_us(c[f"{name}_cluster"]["median_us"]),
+            times(c[f"{name}_cluster"]["ratio_to_one_server"]),
+        ]
+        for name, label in labels
+    ]
     return (
         table(["Check", "One server (µs)", "Cluster (µs)", f"Cluster {TIMES} one server"], rows)
         + f"\nBoth on this machine, timed side by side in one run of `{d['command']}`: "
@@ -257,11 +301,12 @@ STORE_OPERATIONS = [
 
 def store_round_trips_fragment(d: dict[str, Any]) -> str:
     r = d["store_round_trips"]
-    rows = [[label, fmt_int(r["single"][key]), fmt_int(r["cluster"][key])]
-            for key, label in STORE_OPERATIONS]
+    rows = [
+        [label, fmt_int(r["single"][key]), fmt_int(r["cluster"][key])]
+        for key, label in STORE_OPERATIONS
+    ]
     return (
-        table(["Session store operation", "Round trips, one server", "Round trips, cluster"],
-              rows)
+        table(["Session store operation", "Round trips, one server", "Round trips, cluster"], rows)
         + "\nCounted by `benchmarks/measure.py` with a connection that counts every request it "
         "sends (a pipeline or a script call counts once). On a cluster, logging out everywhere "
         "sends one request to each node that holds one of the user's sessions, so its count "
@@ -272,14 +317,21 @@ def store_round_trips_fragment(d: dict[str, Any]) -> str:
 def throughput_fragment(d: dict[str, Any]) -> str:
     t = d["throughput"]
     counts = d["harness"]["throughput_processes"]
-    header = ["Algorithm",
-              *(f"{fmt_int(n)} process{'es' if n > 1 else ''} (tokens/s)" for n in counts),
-              *(f"speed-up at {fmt_int(n)}" for n in counts[1:])]
+    header = [
+        "Algorithm",
+        *(f"{fmt_int(n)} process{'es' if n > 1 else ''} (tokens/s)" for n in counts),
+        *(f"speed-up at {fmt_int(n)}" for n in counts[1:]),
+    ]
     rows = []
     for algorithm in ALGORITHMS:
         per = t["algorithms"][algorithm]
-        rows.append([algorithm, *(fmt_int(per[str(n)]["tokens_per_s"]) for n in counts),
-                     *(times(per[str(n)]["speedup"]) for n in counts[1:])])
+        rows.append(
+            [
+                algorithm,
+                *(fmt_int(per[str(n)]["tokens_per_s"]) for n in counts),
+                *(times(per[str(n)]["speedup"]) for n in counts[1:]),
+            ]
+        )
     return (
         table(header, rows)
         + f"\nEach cell verified {fmt_int(t['tokens_per_round'])} tokens split evenly between "
@@ -334,42 +386,70 @@ def comparison_table_fragment(d: dict[str, Any]) -> str:
         ),
     }
     rows = [
-        ("Server state", "server_state",
-         "Nothing is stored per token; the signature is the proof.",
-         "A record per session lives in a shared store such as Redis.",
-         "[When to use JWT](when-to-use-jwt.md), [When to use sessions](when-to-use-sessions.md)"),
-        ("Invalidation", "invalidation",
-         "Stays valid until `exp`, unless a blocklist is checked.",
-         "Gone the moment its record is deleted.",
-         "[Logout and revocation](logout-and-revocation.md)"),
-        ("Scalability", "scalability",
-         "Any process with the key verifies it; nothing to share.",
-         "Every process must reach the same store.",
-         "[Scaling out](scaling-out.md)"),
-        ("Payload size", "payload_size",
-         "The claims travel with every request.",
-         "Only a short opaque ID travels; the data stays on the server.",
-         "[Measured](measured.md)"),
-        ("Cross-domain", "cross_domain",
-         "A bearer header works across domains and services.",
-         "A cookie is bound to its site; other origins need CORS with credentials.",
-         "[Converting](converting.md)"),
-        ("Revocation", "revocation",
-         "Needs a distributed blocklist, a per-user cut-off or short lifetimes.",
-         "Delete the record; logging out everywhere deletes them all.",
-         "[Logout and revocation](logout-and-revocation.md)"),
-        ("Payload visibility", "payload_visibility",
-         "Signed, not encrypted: anyone holding it can read the claims.",
-         "The ID says nothing; the data never leaves the server.",
-         "[Security pitfalls](security-pitfalls.md)"),
+        (
+            "Server state",
+            "server_state",
+            "Nothing is stored per token; the signature is the proof.",
+            "A record per session lives in a shared store such as Redis.",
+            "[When to use JWT](when-to-use-jwt.md), "
+            "[When to use sessions](when-to-use-sessions.md)",
+        ),
+        (
+            "Invalidation",
+            "invalidation",
+            "Stays valid until `exp`, unless a blocklist is checked.",
+            "Gone the moment its record is deleted.",
+            "[Logout and revocation](logout-and-revocation.md)",
+        ),
+        (
+            "Scalability",
+            "scalability",
+            "Any process with the key verifies it; nothing to share.",
+            "Every process must reach the same store.",
+            "[Scaling out](scaling-out.md)",
+        ),
+        (
+            "Payload size",
+            "payload_size",
+            "The claims travel with every request.",
+            "Only a short opaque ID travels; the data stays on the server.",
+            "[Measured](measured.md)",
+        ),
+        (
+            "Cross-domain",
+            "cross_domain",
+            "A bearer header works across domains and services.",
+            "A cookie is bound to its site; other origins need CORS with credentials.",
+            "[Converting](converting.md)",
+        ),
+        (
+            "Revocation",
+            "revocation",
+            "Needs a distributed blocklist, a per-user cut-off or short lifetimes.",
+            "Delete the record; logging out everywhere deletes them all.",
+            "[Logout and revocation](logout-and-revocation.md)",
+        ),
+        (
+            "Payload visibility",
+            "payload_visibility",
+            "Signed, not encrypted: anyone holding it can read the claims.",
+            "The ID says nothing; the data never leaves the server.",
+            "[Security pitfalls](security-pitfalls.md)",
+        ),
     ]
     body = [
-        [aspect, jwt_text, session_text, measured[key],
-         f"{proof}, [test](measured.md#claim-{key.replace('_', '-')})"]
+        [
+            aspect,
+            jwt_text,
+            session_text,
+            measured[key],
+            f"{proof}, [test](measured.md#claim-{key.replace('_', '-')})",
+        ]
         for aspect, key, jwt_text, session_text, proof in rows
     ]
-    return table(["Aspect", "JWT", "Server-side session", "Measured here", "Proof"], body,
-                 align="lllll")
+    return table(
+        ["Aspect", "JWT", "Server-side session", "Measured here", "Proof"], body, align="lllll"
+    )
 
 
 FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -397,16 +477,24 @@ def _figure(height: float) -> tuple[Any, Any]:
     matplotlib.use("svg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "svg.hashsalt": "measured",  # stable element IDs: the same data gives the same file
-        "svg.fonttype": "none",  # text stays text: small files, the page's font
-        "font.family": ["DejaVu Sans", "sans-serif"],
-        "font.size": 9,
-        "text.color": GREY, "axes.labelcolor": GREY, "axes.edgecolor": GREY,
-        "xtick.color": GREY, "ytick.color": GREY,
-        "axes.facecolor": "none", "figure.facecolor": "none", "savefig.transparent": True,
-        "legend.frameon": False, "legend.labelcolor": GREY,
-    })
+    plt.rcParams.update(
+        {
+            "svg.hashsalt": "measured",  # stable element IDs: the same data gives the same file
+            "svg.fonttype": "none",  # text stays text: small files, the page's font
+            "font.family": ["DejaVu Sans", "sans-serif"],
+            "font.size": 9,
+            "text.color": GREY,
+            "axes.labelcolor": GREY,
+            "axes.edgecolor": GREY,
+            "xtick.color": GREY,
+            "ytick.color": GREY,
+            "axes.facecolor": "none",
+            "figure.facecolor": "none",
+            "savefig.transparent": True,
+            "legend.frameon": False,
+            "legend.labelcolor": GREY,
+        }
+    )
     fig, ax = plt.subplots(figsize=(7, height))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -429,16 +517,19 @@ def sizes_chart(d: dict[str, Any]) -> str:
     ys = range(len(labels))
     for i, claim_set in enumerate(CLAIM_SETS):
         values = [s["tokens"][a][claim_set]["token_bytes"] for a in labels]
-        bars = ax.barh([y + (i - 0.5) * 0.38 for y in ys], values, height=0.36,
-                       color=COLOURS[i], label=f"JWT, {claim_set} claims")
-        ax.bar_label(bars, labels=[fmt_int(v) for v in values], padding=2, color=GREY,
-                     fontsize=8)
+        bars = ax.barh(
+            [y + (i - 0.5) * 0.38 for y in ys],
+            values,
+            height=0.36,
+            color=COLOURS[i],
+            label=f"JWT, {claim_set} claims",
+        )
+        ax.bar_label(bars, labels=[fmt_int(v) for v in values], padding=2, color=GREY, fontsize=8)
     sid = s["session"]["session_id_bytes"]
     bars = ax.barh([len(labels)], [sid], height=0.36, color=COLOURS[2], label="session ID")
     ax.bar_label(bars, labels=[fmt_int(sid)], padding=2, color=GREY, fontsize=8)
     seed = d["seed"]["jwt_bytes"]
-    ax.axvspan(seed["low"], seed["high"], color=GREY, alpha=0.15, lw=0,
-               label="usual JWT range")
+    ax.axvspan(seed["low"], seed["high"], color=GREY, alpha=0.15, lw=0, label="usual JWT range")
     ax.set_yticks([*ys, len(labels)], [*labels, "session"])
     ax.invert_yaxis()
     ax.set_xlabel("bytes")
@@ -450,12 +541,20 @@ def costs_chart(d: dict[str, Any]) -> str:
     c = d["costs"]
     names = [(n, label) for n, label in COST_LABELS]
     fig, ax = _figure(0.28 * len(names) + 0.8)
-    colour = [COLOURS[2] if n.startswith("session") else
-              COLOURS[1] if "check" in n else COLOURS[0] for n, _ in names]
-    bars = ax.barh(range(len(names)), [c[n]["median_us"] for n, _ in names], color=colour,
-                   height=0.7)
-    ax.bar_label(bars, labels=[fmt_us(c[n]["median_us"]) for n, _ in names], padding=2,
-                 color=GREY, fontsize=8)
+    colour = [
+        COLOURS[2] if n.startswith("session") else COLOURS[1] if "check" in n else COLOURS[0]
+        for n, _ in names
+    ]
+    bars = ax.barh(
+        range(len(names)), [c[n]["median_us"] for n, _ in names], color=colour, height=0.7
+    )
+    ax.bar_label(
+        bars,
+        labels=[fmt_us(c[n]["median_us"]) for n, _ in names],
+        padding=2,
+        color=GREY,
+        fontsize=8,
+    )
     ax.set_yticks(range(len(names)), [label.replace("`", "") for _, label in names])
     ax.invert_yaxis()
     ax.set_xlabel("median time per call (µs)")
@@ -469,10 +568,20 @@ def throughput_chart(d: dict[str, Any]) -> str:
     width = 0.8 / len(counts)
     for i, n in enumerate(counts):
         xs = [x + (i - (len(counts) - 1) / 2) * width for x in range(len(ALGORITHMS))]
-        bars = ax.bar(xs, [t[a][str(n)]["tokens_per_s"] for a in ALGORITHMS], width=width,
-                      color=COLOURS[i % len(COLOURS)], label=f"{n} process{'es' if n > 1 else ''}")
-        ax.bar_label(bars, labels=[fmt_int(t[a][str(n)]["tokens_per_s"]) for a in ALGORITHMS],
-                     padding=2, color=GREY, fontsize=7)
+        bars = ax.bar(
+            xs,
+            [t[a][str(n)]["tokens_per_s"] for a in ALGORITHMS],
+            width=width,
+            color=COLOURS[i % len(COLOURS)],
+            label=f"{n} process{'es' if n > 1 else ''}",
+        )
+        ax.bar_label(
+            bars,
+            labels=[fmt_int(t[a][str(n)]["tokens_per_s"]) for a in ALGORITHMS],
+            padding=2,
+            color=GREY,
+            fontsize=7,
+        )
     ax.set_xticks(range(len(ALGORITHMS)), ALGORITHMS)
     ax.set_ylabel("tokens verified per second")
     ax.legend(loc="upper right")

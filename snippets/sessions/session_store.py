@@ -54,7 +54,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
@@ -491,8 +491,10 @@ class RedisSessionStore:
         index = self._index_key(user_id)
         ended = 0
         with _store_errors():
-            entries: list[tuple[bytes | str, float]]
-            entries = self._r.zrange(index, 0, -1, withscores=True)  # type: ignore[assignment]
+            entries = cast(
+                list[tuple[bytes | str, float]],  # (handle, absolute deadline) pairs
+                self._r.zrange(index, 0, -1, withscores=True),
+            )
             for _ in range(_MAX_END_PASSES):
                 if not entries:
                     return ended

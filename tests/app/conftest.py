@@ -44,6 +44,7 @@ class Clock(ManualClock):
     def __init__(self, now: float | None = None) -> None:
         super().__init__(time.time() if now is None else now)  # the real time when made
 
+
 @dataclass
 class Browser:
     """An HTTP client that keeps cookies itself (httpx would not send Secure ones over http)
@@ -58,8 +59,15 @@ class Browser:
     def __post_init__(self) -> None:
         self.http = httpx.Client(timeout=5, verify=_TLS)  # plain http; one context for all
 
-    def request(self, method: str, path: str, *, base_url: str | None = None,
-                origin: str | None = "own", **kwargs: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        base_url: str | None = None,
+        origin: str | None = "own",
+        **kwargs: Any,
+    ) -> httpx.Response:
         base = base_url or self.base_url
         headers = dict(kwargs.pop("headers", {}))
         if origin == "own":
@@ -86,10 +94,10 @@ class Browser:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", path, **kwargs)
 
-    def login(self, username: str = "alice", password: str = PASSWORD, **kwargs: Any
-              ) -> httpx.Response:
-        return self.post("/login", data={"username": username, "password": password},
-                         **kwargs)
+    def login(
+        self, username: str = "alice", password: str = PASSWORD, **kwargs: Any
+    ) -> httpx.Response:
+        return self.post("/login", data={"username": username, "password": password}, **kwargs)
 
     def exchange(self, audience: str = "urn:demo:api", **kwargs: Any) -> httpx.Response:
         return self.post("/token/exchange", json={"audience": audience}, **kwargs)
@@ -124,17 +132,22 @@ class AppServer:
 
 
 @pytest.fixture
-def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider
-               ) -> Iterator[AppServer]:
+def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider) -> Iterator[AppServer]:
     clock = Clock()
     settings = Settings(
-        redis_url=redis_url, redis_prefix=key_prefix, demo_users=USERS,
-        idp_issuer=idp.issuer, idp_jwks_url=idp.jwks_url, idp_authorize_url=idp.authorize_url,
-        cors_origins=(SECOND_ORIGIN,), now=clock,
+        redis_url=redis_url,
+        redis_prefix=key_prefix,
+        demo_users=USERS,
+        idp_issuer=idp.issuer,
+        idp_jwks_url=idp.jwks_url,
+        idp_authorize_url=idp.authorize_url,
+        cors_origins=(SECOND_ORIGIN,),
+        now=clock,
     )
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -162,31 +175,53 @@ class AppProcesses:
 
 
 @pytest.fixture
-def app_processes(redis_url: str, key_prefix: str, idp: DemoIdentityProvider,
-                  tmp_path: Path) -> Iterator[AppProcesses]:
+def app_processes(
+    redis_url: str, key_prefix: str, idp: DemoIdentityProvider, tmp_path: Path
+) -> Iterator[AppProcesses]:
     """Three uvicorn processes on free ports, one Redis, the same keys (files in tmp_path)."""
     key_file = tmp_path / "signing.pem"
-    key_file.write_bytes(generate_private_key("EdDSA").private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    key_file.write_bytes(
+        generate_private_key("EdDSA").private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     legacy_secret = os.urandom(32).hex().encode()
     legacy_file = tmp_path / "legacy-secret"
     legacy_file.write_bytes(legacy_secret)
     env = {
         **os.environ,
-        "REDIS_URL": redis_url, "APP_REDIS_PREFIX": key_prefix,
-        "APP_SIGNING_KEY_FILE": str(key_file), "APP_LEGACY_SECRET_FILE": str(legacy_file),
-        "APP_DEMO_PASSWORD": PASSWORD, "APP_IDP_ISSUER": idp.issuer,
-        "APP_IDP_JWKS_URL": idp.jwks_url, "APP_IDP_AUTHORIZE_URL": idp.authorize_url,
+        "REDIS_URL": redis_url,
+        "APP_REDIS_PREFIX": key_prefix,
+        "APP_SIGNING_KEY_FILE": str(key_file),
+        "APP_LEGACY_SECRET_FILE": str(legacy_file),
+        "APP_DEMO_PASSWORD": PASSWORD,
+        "APP_IDP_ISSUER": idp.issuer,
+        "APP_IDP_JWKS_URL": idp.jwks_url,
+        "APP_IDP_AUTHORIZE_URL": idp.authorize_url,
         "APP_CORS_ORIGINS": SECOND_ORIGIN,
     }
     ports = [free_port() for _ in range(3)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "app.main:app_from_env",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "app.main:app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for port in ports
     ]

@@ -67,8 +67,7 @@ def test_exchange_gives_a_short_lived_jwt_for_one_audience(browser: Browser) -> 
     assert claims["exp"] - claims["iat"] == body["expires_in"] == 300
     assert browser.cookies["__Host-session"] not in body["access_token"]  # sid is a hash
     token = body["access_token"]
-    assert browser.get("/api/me", headers=bearer(token)).json() == {"sub": "u-alice",
-                                                                    "via": "new"}
+    assert browser.get("/api/me", headers=bearer(token)).json() == {"sub": "u-alice", "via": "new"}
     assert browser.get("/api/strict/me", headers=bearer(token)).status_code == 200
 
 
@@ -156,8 +155,9 @@ def idp_login(browser: Browser, idp: DemoIdentityProvider) -> tuple[httpx.Respon
     assert idp_page.status_code == 200
     form = _Form()
     form.feed(idp_page.text)
-    callback = browser.post(urlsplit(form.action).path, data=form.fields, origin=idp.issuer,
-                            follow_redirects=False)
+    callback = browser.post(
+        urlsplit(form.action).path, data=form.fields, origin=idp.issuer, follow_redirects=False
+    )
     return callback, form.fields
 
 
@@ -196,8 +196,9 @@ def test_bff_callback_refuses_replay_foreign_state_and_wrong_tokens(
             token = idp.issue_id_token(nonce=nonce, **claims)
         else:  # an access token from the same IdP, same key, same audience
             token = idp.issue_id_token(nonce=nonce, typ="at+jwt", **claims)
-        response = b.post("/auth/oidc/callback", data={"state": state, "id_token": token},
-                          origin=idp.issuer)
+        response = b.post(
+            "/auth/oidc/callback", data={"state": state, "id_token": token}, origin=idp.issuer
+        )
         return response.status_code
 
     assert attempt("id") == 303  # the control: a fair login passes
@@ -209,8 +210,9 @@ def test_bff_callback_refuses_replay_foreign_state_and_wrong_tokens(
     start = b.get("/auth/oidc/start", follow_redirects=False)
     state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
     wrong_nonce = idp.issue_id_token(nonce="not-the-nonce-of-this-login")
-    response = b.post("/auth/oidc/callback", data={"state": state, "id_token": wrong_nonce},
-                      origin=idp.issuer)
+    response = b.post(
+        "/auth/oidc/callback", data={"state": state, "id_token": wrong_nonce}, origin=idp.issuer
+    )
     assert response.status_code == 400
 
 
@@ -230,7 +232,9 @@ def test_gateway_swaps_the_opaque_token_for_a_jwt(app_server: AppServer, browser
     opaque = browser.post("/token/opaque").json()["access_token"]
     assert not JWT_PATTERN.search(opaque) and re.fullmatch(r"[A-Za-z0-9_-]{43}", opaque)
     assert browser.get("/gateway/api/me", headers=bearer(opaque)).json() == {
-        "sub": "u-alice", "via": "new"}
+        "sub": "u-alice",
+        "via": "new",
+    }
     assert browser.get("/api/me", headers=bearer(opaque)).status_code == 401  # inside: JWT only
     assert browser.get("/gateway/api/me", headers=bearer("A" * 43)).status_code == 401
     assert browser.get("/gateway/api/me").status_code == 401
@@ -269,8 +273,14 @@ def test_dual_accept_counts_the_old_token_then_retires_it(
 
 
 def test_a_forged_old_token_is_not_counted_or_accepted(browser: Browser) -> None:
-    forged = issue_access_token("u-alice", b"x" * 32, algorithm="HS256", kid="legacy",
-                                issuer="urn:jwt-vs-sessions:demo-app", audience=API)
+    forged = issue_access_token(
+        "u-alice",
+        b"x" * 32,
+        algorithm="HS256",
+        kid="legacy",
+        issuer="urn:jwt-vs-sessions:demo-app",
+        audience=API,
+    )
     assert browser.get("/api/me", headers=bearer(forged)).status_code == 401
     assert sum(browser.get("/migration").json()["old_usage"].values()) == 0
 
@@ -279,9 +289,16 @@ def test_a_forged_old_token_is_not_counted_or_accepted(browser: Browser) -> None
 
 
 def test_cors_allows_the_listed_origin_with_credentials(browser: Browser) -> None:
-    preflight = browser.request("OPTIONS", "/token/exchange", origin=None, headers={
-        "Origin": SECOND_ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    preflight = browser.request(
+        "OPTIONS",
+        "/token/exchange",
+        origin=None,
+        headers={
+            "Origin": SECOND_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == SECOND_ORIGIN
     assert preflight.headers["access-control-allow-credentials"] == "true"
@@ -292,8 +309,12 @@ def test_cors_allows_the_listed_origin_with_credentials(browser: Browser) -> Non
 
 
 def test_cors_rejects_an_unlisted_origin(browser: Browser) -> None:
-    preflight = browser.request("OPTIONS", "/token/exchange", origin=None, headers={
-        "Origin": "http://127.0.0.1:9999", "Access-Control-Request-Method": "POST"})
+    preflight = browser.request(
+        "OPTIONS",
+        "/token/exchange",
+        origin=None,
+        headers={"Origin": "http://127.0.0.1:9999", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
     browser.login()

@@ -25,8 +25,10 @@ def test_sessions_tokens_and_logout_are_shared_by_every_process(
         assert browser.get("/account", base_url=b).status_code == 200
         token = browser.exchange(base_url=c).json()["access_token"]
         assert browser.get("/api/strict/me", base_url=a, headers=bearer(token)).status_code == 200
-        assert browser.get("/.well-known/jwks.json", base_url=b).json() == browser.get(
-            "/.well-known/jwks.json", base_url=c).json()
+        assert (
+            browser.get("/.well-known/jwks.json", base_url=b).json()
+            == browser.get("/.well-known/jwks.json", base_url=c).json()
+        )
 
         # CORS with credentials from the second origin, on any process; others refused.
         assert browser.exchange(base_url=b, origin=SECOND_ORIGIN).status_code == 200
@@ -59,17 +61,27 @@ def test_sessions_tokens_and_logout_are_shared_by_every_process(
         with httpx.Client() as outside:
             form = _Form()
             form.feed(outside.get(start.headers["location"]).text)
-        callback = bff.post(urlsplit(form.action).path, base_url=b, data=form.fields,
-                            origin=idp.issuer, follow_redirects=False)
+        callback = bff.post(
+            urlsplit(form.action).path,
+            base_url=b,
+            data=form.fields,
+            origin=idp.issuer,
+            follow_redirects=False,
+        )
         assert callback.status_code == 303
         assert "Dana" in bff.get("/account", base_url=c).text
         assert not any(JWT_PATTERN.search(r.text + str(r.headers)) for r in bff.seen)
         bff.close()
 
         # The migration's count adds up across processes; retiring on one retires everywhere.
-        old = issue_access_token("u-bob", app_processes.legacy_secret, algorithm="HS256",
-                                 kid="legacy", issuer="urn:jwt-vs-sessions:demo-app",
-                                 audience="urn:demo:api")
+        old = issue_access_token(
+            "u-bob",
+            app_processes.legacy_secret,
+            algorithm="HS256",
+            kid="legacy",
+            issuer="urn:jwt-vs-sessions:demo-app",
+            audience="urn:demo:api",
+        )
         assert browser.get("/api/me", base_url=a, headers=bearer(old)).json()["via"] == "old"
         assert browser.get("/api/me", base_url=b, headers=bearer(old)).json()["via"] == "old"
         assert sum(browser.get("/migration", base_url=c).json()["old_usage"].values()) == 2

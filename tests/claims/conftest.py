@@ -26,13 +26,25 @@ class Keys:
 
     def issue(self, subject: str = "user-42", *, now: float = T0, **extra: Any) -> str:
         return issue_access_token(
-            subject, self.signing, algorithm=self.algorithm, kid=f"{self.algorithm}-1",
-            issuer=ISSUER, audience=AUDIENCE, now=now, extra_claims=extra or None,
+            subject,
+            self.signing,
+            algorithm=self.algorithm,
+            kid=f"{self.algorithm}-1",
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            now=now,
+            extra_claims=extra or None,
         )
 
     def verify(self, token: str, *, now: float = T0 + 1) -> dict[str, Any]:
-        return verify_token(token, self.verifying, algorithm=self.algorithm, audience=AUDIENCE,
-                            issuer=ISSUER, now=now)
+        return verify_token(
+            token,
+            self.verifying,
+            algorithm=self.algorithm,
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            now=now,
+        )
 
 
 def _keys(algorithm: str) -> Keys:
@@ -55,6 +67,7 @@ class Clock(ManualClock):
 
     def __init__(self, now: float = T0) -> None:
         super().__init__(now)
+
 
 @pytest.fixture
 def clock() -> Callable[[], float]:

@@ -25,8 +25,9 @@ def test_a_service_on_another_domain_verifies_with_the_published_keys(keys: Keys
     published = json.dumps(build_jwks([(f"{keys.algorithm}-1", keys.verifying)]))
     kid = jwt.get_unverified_header(token)["kid"]
     key = jwt.PyJWKSet.from_json(published)[kid].key
-    claims = verify_token(token, key, algorithm="EdDSA", audience=AUDIENCE, issuer=ISSUER,
-                          now=T0 + 1)
+    claims = verify_token(
+        token, key, algorithm="EdDSA", audience=AUDIENCE, issuer=ISSUER, now=T0 + 1
+    )
     assert claims["sub"] == "user-42"
 
 

@@ -17,8 +17,9 @@ def test_logging_a_jwt_user_out_everywhere_needs_a_check_on_every_request(
 ) -> None:
     client, counter = counting_redis
     laptop, phone = keys.issue("user-42", now=T0), keys.issue("user-42", now=T0 + 30)
-    logout_everywhere(client, issuer=ISSUER, subject="user-42", prefix=key_prefix,
-                      now=lambda: T0 + 60)
+    logout_everywhere(
+        client, issuer=ISSUER, subject="user-42", prefix=key_prefix, now=lambda: T0 + 60
+    )
     for token in (laptop, phone):
         claims = keys.verify(token, now=T0 + 61)  # the signature alone still says yes
         counter.count = 0

@@ -33,8 +33,12 @@ def test_another_process_with_only_the_public_key_verifies_the_token(keys: Keys)
     )
     # A fresh interpreter: no shared memory, no Redis, no secret; just the public key.
     result = subprocess.run(
-        [sys.executable, "-c", VERIFY_ELSEWHERE, token], input=public_pem, cwd=ROOT,
-        capture_output=True, check=True, timeout=60,
+        [sys.executable, "-c", VERIFY_ELSEWHERE, token],
+        input=public_pem,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     assert result.stdout.decode().strip() == "user-42"
 

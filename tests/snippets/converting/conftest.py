@@ -24,6 +24,7 @@ class Clock(ManualClock):
     def __init__(self, now: float | None = None) -> None:
         super().__init__(int(time.time()) if now is None else now)  # the real time when made
 
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

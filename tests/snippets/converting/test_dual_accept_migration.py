@@ -18,8 +18,9 @@ OLD = {"legacy-1": "alice", "legacy-2": "bob"}
 
 
 def migration(r: redis.Redis, prefix: str, clock: Clock) -> DualAcceptMigration:
-    return DualAcceptMigration(r, name="m", accept_new=NEW.get, accept_old=OLD.get,
-                               prefix=prefix, now=clock)
+    return DualAcceptMigration(
+        r, name="m", accept_new=NEW.get, accept_old=OLD.get, prefix=prefix, now=clock
+    )
 
 
 def test_both_are_accepted_and_only_the_old_is_counted(
@@ -55,8 +56,10 @@ def test_invalid_credentials_are_refused_and_not_counted(
 def test_retiring_is_seen_by_every_process_at_once(
     redis_client: redis.Redis, key_prefix: str, clock: Clock
 ) -> None:
-    one, two = migration(redis_client, key_prefix, clock), migration(redis_client, key_prefix,
-                                                                     clock)
+    one, two = (
+        migration(redis_client, key_prefix, clock),
+        migration(redis_client, key_prefix, clock),
+    )
     assert two.authenticate(old="legacy-1").via == "old"
     one.retire()
     with pytest.raises(CredentialRefused, match="retired"):

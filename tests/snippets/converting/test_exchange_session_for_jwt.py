@@ -23,16 +23,34 @@ from tests.snippets.converting.conftest import ISSUER, ORDERS, REPORTS, Clock
 SERVICES = {ORDERS, REPORTS}
 
 
-def mint(store: RedisSessionStore, session_id: str, signer: Signer, clock: Clock,
-         audience: str = ORDERS, **kwargs: object) -> str:
-    return exchange_session_for_jwt(store, session_id, audience=audience,
-                                    allowed_audiences=SERVICES, signer=signer, now=clock(),
-                                    **kwargs)
+def mint(
+    store: RedisSessionStore,
+    session_id: str,
+    signer: Signer,
+    clock: Clock,
+    audience: str = ORDERS,
+    **kwargs: object,
+) -> str:
+    return exchange_session_for_jwt(
+        store,
+        session_id,
+        audience=audience,
+        allowed_audiences=SERVICES,
+        signer=signer,
+        now=clock(),
+        **kwargs,
+    )
 
 
 def verify(token: str, signer: Signer, clock: Clock, audience: str = ORDERS) -> dict:
-    return verify_exchanged_token(token, signer.key.public_key(), algorithm="EdDSA",
-                                  audience=audience, issuer=ISSUER, now=clock())
+    return verify_exchanged_token(
+        token,
+        signer.key.public_key(),
+        algorithm="EdDSA",
+        audience=audience,
+        issuer=ISSUER,
+        now=clock(),
+    )
 
 
 def test_token_is_scoped_short_and_carries_the_handle_not_the_id(
@@ -118,18 +136,41 @@ def test_sid_check_uses_the_deadline_not_only_the_key(
 
 
 def test_tokens_without_sid_or_of_the_wrong_type_are_refused(signer: Signer, clock: Clock) -> None:
-    plain = issue_access_token("alice", signer.key, algorithm="EdDSA", kid="k", issuer=ISSUER,
-                               audience=ORDERS, lifetime=timedelta(minutes=5), now=clock())
+    plain = issue_access_token(
+        "alice",
+        signer.key,
+        algorithm="EdDSA",
+        kid="k",
+        issuer=ISSUER,
+        audience=ORDERS,
+        lifetime=timedelta(minutes=5),
+        now=clock(),
+    )
     with pytest.raises(TokenError, match="sid"):
         verify(plain, signer, clock)
-    id_like = issue_access_token("alice", signer.key, algorithm="EdDSA", kid="k", issuer=ISSUER,
-                                 audience=ORDERS, now=clock(), typ="JWT",
-                                 extra_claims={"sid": "a" * 64})
+    id_like = issue_access_token(
+        "alice",
+        signer.key,
+        algorithm="EdDSA",
+        kid="k",
+        issuer=ISSUER,
+        audience=ORDERS,
+        now=clock(),
+        typ="JWT",
+        extra_claims={"sid": "a" * 64},
+    )
     with pytest.raises(TokenError, match="type"):
         verify(id_like, signer, clock)
-    long_lived = issue_access_token("alice", signer.key, algorithm="EdDSA", kid="k",
-                                    issuer=ISSUER, audience=ORDERS, now=clock(),
-                                    extra_claims={"sid": "a" * 64})  # 15 minutes
+    long_lived = issue_access_token(
+        "alice",
+        signer.key,
+        algorithm="EdDSA",
+        kid="k",
+        issuer=ISSUER,
+        audience=ORDERS,
+        now=clock(),
+        extra_claims={"sid": "a" * 64},
+    )  # 15 minutes
     with pytest.raises(TokenError, match="lifetime"):
         verify(long_lived, signer, clock)
 

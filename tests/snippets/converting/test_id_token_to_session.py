@@ -25,18 +25,33 @@ def verifier(idp: DemoIdentityProvider) -> IdTokenVerifier:
     return IdTokenVerifier(idp.jwks_url, issuer=idp.issuer, client_id="demo-app")
 
 
-def login(r: redis.Redis, store: RedisSessionStore, verifier: IdTokenVerifier, prefix: str,
-          make_token, *, browser_state: str | None = None) -> str:
+def login(
+    r: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    prefix: str,
+    make_token,
+    *,
+    browser_state: str | None = None,
+) -> str:
     request = begin_login(r, prefix=prefix)
     return complete_login(
-        r, store, verifier, state=request.state, id_token=make_token(request.nonce),
-        browser_state=request.state if browser_state is None else browser_state, prefix=prefix,
+        r,
+        store,
+        verifier,
+        state=request.state,
+        id_token=make_token(request.nonce),
+        browser_state=request.state if browser_state is None else browser_state,
+        prefix=prefix,
     )
 
 
 def test_a_valid_id_token_becomes_a_session_holding_no_token(
-    redis_client: redis.Redis, store: RedisSessionStore, verifier: IdTokenVerifier,
-    idp: DemoIdentityProvider, key_prefix: str,
+    redis_client: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    idp: DemoIdentityProvider,
+    key_prefix: str,
 ) -> None:
     tokens = []
 
@@ -46,10 +61,13 @@ def test_a_valid_id_token_becomes_a_session_holding_no_token(
 
     session_id = login(redis_client, store, verifier, key_prefix, make)
     session = store.validate(session_id)
-    assert session.user_id.endswith(":u-7") and session.data == {"name": "Dana",
-                                                                 "login": "oidc"}
-    stored = b"".join(v for k in redis_client.scan_iter(f"{key_prefix}*")
-                      if redis_client.type(k) == b"hash" for v in redis_client.hvals(k))
+    assert session.user_id.endswith(":u-7") and session.data == {"name": "Dana", "login": "oidc"}
+    stored = b"".join(
+        v
+        for k in redis_client.scan_iter(f"{key_prefix}*")
+        if redis_client.type(k) == b"hash"
+        for v in redis_client.hvals(k)
+    )
     assert tokens[0].encode() not in stored and b"eyJ" not in stored
 
 
@@ -66,15 +84,26 @@ def test_a_valid_id_token_becomes_a_session_holding_no_token(
     ],
 )
 def test_tokens_that_are_not_this_logins_id_token_are_refused(
-    redis_client: redis.Redis, store: RedisSessionStore, verifier: IdTokenVerifier,
-    idp: DemoIdentityProvider, key_prefix: str, case: str, reason: str,
+    redis_client: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    idp: DemoIdentityProvider,
+    key_prefix: str,
+    case: str,
+    reason: str,
 ) -> None:
     stranger = generate_private_key("ES256")
 
     def make(nonce: str) -> str:
         now = int(time.time())
-        claims = {"iss": idp.issuer, "sub": "u-7", "aud": "demo-app", "iat": now,
-                  "exp": now + 300, "nonce": nonce}
+        claims = {
+            "iss": idp.issuer,
+            "sub": "u-7",
+            "aud": "demo-app",
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+        }
         if case == "access token":
             return idp.sign(claims, typ="at+jwt")
         if case == "other audience":
@@ -87,6 +116,7 @@ def test_tokens_that_are_not_this_logins_id_token_are_refused(
             return idp.sign({**claims, "nonce": "x" * 43})
         if case == "unknown key":
             import jwt
+
             return jwt.encode(claims, stranger, algorithm="ES256", headers={"kid": "other"})
         return "not.a=token"
 
@@ -95,28 +125,51 @@ def test_tokens_that_are_not_this_logins_id_token_are_refused(
 
 
 def test_state_is_single_use_and_bound_to_the_browser(
-    redis_client: redis.Redis, store: RedisSessionStore, verifier: IdTokenVerifier,
-    idp: DemoIdentityProvider, key_prefix: str,
+    redis_client: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    idp: DemoIdentityProvider,
+    key_prefix: str,
 ) -> None:
     request = begin_login(redis_client, prefix=key_prefix)
     token = idp.issue_id_token(nonce=request.nonce)
     with pytest.raises(LoginRefused, match="browser"):  # login CSRF: someone else's state
-        complete_login(redis_client, store, verifier, state=request.state,
-                       browser_state="B" * 43, id_token=token, prefix=key_prefix)
+        complete_login(
+            redis_client,
+            store,
+            verifier,
+            state=request.state,
+            browser_state="B" * 43,
+            id_token=token,
+            prefix=key_prefix,
+        )
     args = {"state": request.state, "browser_state": request.state, "id_token": token}
     assert complete_login(redis_client, store, verifier, prefix=key_prefix, **args)
     with pytest.raises(LoginRefused, match="already used"):
         complete_login(redis_client, store, verifier, prefix=key_prefix, **args)
     with pytest.raises(LoginRefused, match="malformed"):
-        complete_login(redis_client, store, verifier, state=["x"], browser_state=None,
-                       id_token=token, prefix=key_prefix)
+        complete_login(
+            redis_client,
+            store,
+            verifier,
+            state=["x"],
+            browser_state=None,
+            id_token=token,
+            prefix=key_prefix,
+        )
 
 
 def test_an_id_token_is_refused_as_an_access_token(idp: DemoIdentityProvider) -> None:
     token = idp.issue_id_token(nonce="n", audience="https://api.example.com")
     with pytest.raises(TokenError, match="type"):
-        verify_token(token, idp.key.public_key(), algorithm="ES256", typ="at+jwt",
-                     audience="https://api.example.com", issuer=idp.issuer)
+        verify_token(
+            token,
+            idp.key.public_key(),
+            algorithm="ES256",
+            typ="at+jwt",
+            audience="https://api.example.com",
+            issuer=idp.issuer,
+        )
 
 
 def test_jwks_server_for_the_demo_serves_the_keys_and_stops() -> None:

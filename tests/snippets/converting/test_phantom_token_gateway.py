@@ -19,15 +19,22 @@ from tests.snippets.converting.conftest import ISSUER, Clock
 INSIDE = "https://internal.example.com"
 
 
-def gateway(r: redis.Redis, signer: Signer, prefix: str, clock: Clock, **kw: object
-            ) -> PhantomTokenGateway:
-    return PhantomTokenGateway(r, signer=signer, audience=INSIDE, prefix=prefix, now=clock,
-                               **kw)
+def gateway(
+    r: redis.Redis, signer: Signer, prefix: str, clock: Clock, **kw: object
+) -> PhantomTokenGateway:
+    return PhantomTokenGateway(r, signer=signer, audience=INSIDE, prefix=prefix, now=clock, **kw)
 
 
 def inside(token: str, signer: Signer, clock: Clock) -> dict:
-    return verify_token(token, signer.key.public_key(), algorithm="EdDSA", typ="at+jwt",
-                        audience=INSIDE, issuer=ISSUER, now=clock())
+    return verify_token(
+        token,
+        signer.key.public_key(),
+        algorithm="EdDSA",
+        typ="at+jwt",
+        audience=INSIDE,
+        issuer=ISSUER,
+        now=clock(),
+    )
 
 
 def test_one_lookup_then_cached_and_the_jwt_verifies_without_redis(
@@ -45,7 +52,8 @@ def test_one_lookup_then_cached_and_the_jwt_verifies_without_redis(
     assert gw.forward_headers(f"Bearer {opaque}") == {"Authorization": f"Bearer {first}"}
     stored = b"".join(r.get(k) for k in r.scan_iter(f"{key_prefix}phantom:*"))
     assert opaque.encode() not in stored and opaque.encode() not in b"".join(
-        r.scan_iter(f"{key_prefix}*"))
+        r.scan_iter(f"{key_prefix}*")
+    )
 
 
 def test_revocation_lags_at_most_the_cache_time(
@@ -67,8 +75,7 @@ def test_revocation_lags_at_most_the_cache_time(
 def test_cache_and_jwt_never_outlive_the_opaque_token(
     redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock
 ) -> None:
-    opaque = issue_opaque_token(redis_client, "alice", lifetime=90, prefix=key_prefix,
-                                now=clock())
+    opaque = issue_opaque_token(redis_client, "alice", lifetime=90, prefix=key_prefix, now=clock())
     gw = gateway(redis_client, signer, key_prefix, clock, cache_seconds=600)
     clock.advance(87)
     claims = inside(gw.exchange(opaque), signer, clock)

@@ -19,8 +19,13 @@ SECRET = b"s" * 32
 
 def _sign(**claims: object) -> str:
     now = datetime.now(UTC)
-    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now,
-            "exp": now + timedelta(minutes=5)}
+    base = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "alice",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
     return jwt.encode({**base, **claims}, SECRET, algorithm="HS256")
 
 
@@ -51,8 +56,9 @@ def test_expired_token_is_refused() -> None:
 
 def test_token_without_exp_is_refused() -> None:
     now = datetime.now(UTC)
-    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now}, SECRET,
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now}, SECRET, algorithm="HS256"
+    )
     with pytest.raises(TokenError, match="exp"):
         verify(token, SECRET)
 
@@ -64,8 +70,13 @@ def test_other_audience_is_refused() -> None:
 
 def test_alg_none_is_refused() -> None:
     now = datetime.now(UTC)
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "iat": now,
-              "exp": now + timedelta(minutes=5)}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "alice",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
     with pytest.raises(TokenError):
         verify(jwt.encode(claims, None, algorithm="none"), SECRET)
 

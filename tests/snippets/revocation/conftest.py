@@ -22,6 +22,7 @@ class Clock(ManualClock):
     def __init__(self, now: float = T0) -> None:
         super().__init__(now)
 
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

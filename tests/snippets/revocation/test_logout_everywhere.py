@@ -51,8 +51,9 @@ def test_cutoff_refuses_older_tokens_only(
 def test_cutoff_lasts_as_long_as_the_longest_token_and_never_moves_back(
     redis_client: redis.Redis, key_prefix: str, make_claims, clock
 ) -> None:
-    logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix,
-                      leeway=10, now=clock)
+    logout_everywhere(
+        redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, leeway=10, now=clock
+    )
     key = cutoff_key(make_claims(), prefix=key_prefix)
     assert redis_client.ttl(key) == MAX_ACCESS_TOKEN_LIFETIME + 10 + 1
     clock.now = T0 - 30  # a server whose clock is behind
@@ -65,12 +66,15 @@ def test_logout_everywhere_revokes_every_refresh_family_of_the_user(
     redis_client: redis.Redis, key_prefix: str, clock
 ) -> None:
     def login(subject: str) -> str:
-        return issue_refresh_token(redis_client, issuer=ISS, subject=subject,
-                                   prefix=key_prefix, now=clock)
+        return issue_refresh_token(
+            redis_client, issuer=ISS, subject=subject, prefix=key_prefix, now=clock
+        )
 
     laptop, phone, other = login("user-42"), login("user-42"), login("user-7")
-    assert logout_everywhere(
-        redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock) == 2
+    assert (
+        logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
+        == 2
+    )
     for token in (laptop, phone):
         with pytest.raises(TokenRefused) as refused:
             rotate_refresh_token(redis_client, token, prefix=key_prefix, now=clock)
@@ -93,13 +97,16 @@ def test_blocklist_and_cutoff_are_checked_in_one_round_trip(
     assert _reason(client, make_claims(iat=T0 - 1), key_prefix) == "logged_out"
     assert round_trips.count == 3
     # The two keys share a hash tag: one MGET works on Redis Cluster too.
-    tags = {k.split("}")[0] for k in (blocklist_key(revoked, prefix=key_prefix),
-                                      cutoff_key(revoked, prefix=key_prefix))}
+    tags = {
+        k.split("}")[0]
+        for k in (blocklist_key(revoked, prefix=key_prefix), cutoff_key(revoked, prefix=key_prefix))
+    }
     assert len(tags) == 1
 
 
-@pytest.mark.parametrize("override", [{"iat": None}, {"iat": "0"}, {"sub": ""}, {"jti": None}],
-                         ids=str)
+@pytest.mark.parametrize(
+    "override", [{"iat": None}, {"iat": "0"}, {"sub": ""}, {"jti": None}], ids=str
+)
 def test_malformed_claims_never_reach_redis(
     counting_redis, key_prefix: str, make_claims, override: dict
 ) -> None:

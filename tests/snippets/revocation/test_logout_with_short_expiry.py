@@ -41,8 +41,10 @@ def test_access_tokens_last_minutes_and_refresh_tokens_days(
     with pytest.raises(TokenError):  # expired: the client must refresh
         authenticate(redis_client, key, pair.access_token, prefix=key_prefix, now=clock)
     fresh = refresh(redis_client, key, pair.refresh_token, prefix=key_prefix, now=clock)
-    assert authenticate(redis_client, key, fresh.access_token, prefix=key_prefix,
-                        now=clock)["sub"] == "user-42"
+    assert (
+        authenticate(redis_client, key, fresh.access_token, prefix=key_prefix, now=clock)["sub"]
+        == "user-42"
+    )
 
 
 def test_logout_revokes_the_family_and_blocklists_the_access_token(
@@ -53,8 +55,7 @@ def test_logout_revokes_the_family_and_blocklists_the_access_token(
     pair = refresh(redis_client, key, pair.refresh_token, prefix=key_prefix, now=clock)
     other = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)  # other device
     clock.now += 100
-    log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix,
-            now=clock)
+    log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix, now=clock)
     with pytest.raises(TokenRefused) as refused:
         authenticate(redis_client, key, pair.access_token, prefix=key_prefix, now=clock)
     assert refused.value.reason == "revoked"
@@ -74,8 +75,7 @@ def test_logout_with_an_expired_access_token_still_ends_the_session(
 ) -> None:
     pair = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)
     clock.now += 3600
-    log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix,
-            now=clock)
+    log_out(redis_client, key, pair.refresh_token, pair.access_token, prefix=key_prefix, now=clock)
     claims = jwt.decode(pair.access_token, options={"verify_signature": False})
     assert not redis_client.exists(blocklist_key(claims, prefix=key_prefix))  # nothing needed
     with pytest.raises(TokenRefused):
@@ -99,8 +99,7 @@ def test_tampered_access_token_is_refused(
 ) -> None:
     pair = log_in(redis_client, key, "user-42", prefix=key_prefix, now=clock)
     with pytest.raises(TokenError):
-        authenticate(redis_client, key, pair.access_token[:-2] + "AA", prefix=key_prefix,
-                     now=clock)
+        authenticate(redis_client, key, pair.access_token[:-2] + "AA", prefix=key_prefix, now=clock)
 
 
 def test_outage_refuses_valid_tokens_and_service_returns(

@@ -60,7 +60,8 @@ def test_only_the_revoked_token_is_refused(
     revoke_access_token(redis_client, revoked, prefix=key_prefix, now=lambda: T0)
     ensure_not_revoked(redis_client, make_claims(), prefix=key_prefix)  # other jti
     ensure_not_revoked(  # the same jti from another issuer is another token
-        redis_client, make_claims(jti="same-jti", iss="https://other.example.com"),
+        redis_client,
+        make_claims(jti="same-jti", iss="https://other.example.com"),
         prefix=key_prefix,
     )
 
@@ -78,9 +79,19 @@ def test_keys_are_bounded_and_reveal_no_claim(key_prefix: str, make_claims) -> N
 
 @pytest.mark.parametrize(
     "override",
-    [{"jti": None}, {"jti": ""}, {"jti": 7}, {"iss": None}, {"sub": None},
-     {"jti": "j" * (MAX_CLAIM_CHARS + 1)}, {"exp": None}, {"exp": "1700000900"},
-     {"exp": True}, {"exp": float("nan")}, {"exp": float("inf")}],
+    [
+        {"jti": None},
+        {"jti": ""},
+        {"jti": 7},
+        {"iss": None},
+        {"sub": None},
+        {"jti": "j" * (MAX_CLAIM_CHARS + 1)},
+        {"exp": None},
+        {"exp": "1700000900"},
+        {"exp": True},
+        {"exp": float("nan")},
+        {"exp": float("inf")},
+    ],
     ids=str,
 )
 def test_malformed_claims_are_refused_without_touching_redis(

@@ -77,8 +77,11 @@ def test_reuse_revokes_the_whole_family_including_later_descendants(
     chain = [login()]
     for _ in range(3):  # t0 -> t1 -> t2 -> t3, all issued after t1 was retired but t3
         clock.now += 60
-        chain.append(rotate_refresh_token(
-            redis_client, chain[-1], prefix=key_prefix, now=clock).refresh_token)
+        chain.append(
+            rotate_refresh_token(
+                redis_client, chain[-1], prefix=key_prefix, now=clock
+            ).refresh_token
+        )
     other_user = login("user-7")
     assert _reason(redis_client, chain[1], key_prefix, clock) == "reused"
     for token in (chain[3], chain[2], chain[0], chain[1]):
@@ -100,9 +103,21 @@ def test_unknown_tokens_are_refused_and_revoke_nothing(
 
 @pytest.mark.parametrize(
     "bad",
-    ["", None, 42, b"x" * 66, "a" * 66, "a" * 22 + "." + "b" * 42, "a" * 22 + "." + "b" * 44,
-     "a" * 22 + "." + "b" * 42 + "=", "a" * 21 + ".." + "b" * 43, "a" * 22 + "." + "b" * 42 + "é",
-     "*" * 22 + "." + "b" * 43, "a" * 22 + "." + "b" * 43 + "\n", "x" * 100_000],
+    [
+        "",
+        None,
+        42,
+        b"x" * 66,
+        "a" * 66,
+        "a" * 22 + "." + "b" * 42,
+        "a" * 22 + "." + "b" * 44,
+        "a" * 22 + "." + "b" * 42 + "=",
+        "a" * 21 + ".." + "b" * 43,
+        "a" * 22 + "." + "b" * 42 + "é",
+        "*" * 22 + "." + "b" * 43,
+        "a" * 22 + "." + "b" * 43 + "\n",
+        "x" * 100_000,
+    ],
     ids=lambda v: repr(v)[:20],
 )
 def test_malformed_tokens_never_reach_redis(counting_redis, key_prefix: str, bad) -> None:
@@ -147,7 +162,8 @@ def test_unused_token_and_family_expire_by_the_clock(
     for _ in range(FAMILY_LIFETIME // REFRESH_LIFETIME):  # used often, but the family ends
         clock.now += REFRESH_LIFETIME - 1
         active = rotate_refresh_token(
-            redis_client, active, prefix=key_prefix, now=clock).refresh_token
+            redis_client, active, prefix=key_prefix, now=clock
+        ).refresh_token
     clock.now += REFRESH_LIFETIME - 1
     assert _reason(redis_client, active, key_prefix, clock) == "expired"
 
@@ -183,8 +199,11 @@ def test_concurrent_use_of_one_token_yields_exactly_one_success(
     def use() -> None:
         barrier.wait()
         try:
-            wins.append(rotate_refresh_token(
-                redis_client, token, prefix=key_prefix, now=clock).refresh_token)
+            wins.append(
+                rotate_refresh_token(
+                    redis_client, token, prefix=key_prefix, now=clock
+                ).refresh_token
+            )
         except TokenRefused as exc:
             reasons.append(exc.reason)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -222,8 +241,7 @@ def test_all_families_of_one_user_can_be_revoked(
     redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     laptop, phone, someone_else = login(), login(), login("user-7")
-    assert revoke_user_families(
-        redis_client, issuer=ISS, subject="user-42", prefix=key_prefix) == 2
+    assert revoke_user_families(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix) == 2
     assert _reason(redis_client, laptop, key_prefix, clock) == "family_revoked"
     assert _reason(redis_client, phone, key_prefix, clock) == "family_revoked"
     rotate_refresh_token(redis_client, someone_else, prefix=key_prefix, now=clock)

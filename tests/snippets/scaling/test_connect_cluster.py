@@ -20,6 +20,8 @@ from snippets.scaling.connect_cluster import connect_cluster
 from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable
 from tools.redis_cluster import LocalCluster
 
+pytestmark = pytest.mark.cluster  # starts a cluster of its own
+
 ISSUER = "https://auth.example.com"
 
 

@@ -15,6 +15,7 @@ class Clock(ManualClock):
     def __init__(self, now: float = 1_700_000_000.0) -> None:
         super().__init__(now)
 
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -23,6 +24,9 @@ def clock() -> Clock:
 @pytest.fixture
 def store(redis_client: redis.Redis, key_prefix: str, clock: Clock) -> RedisSessionStore:
     return RedisSessionStore(
-        redis_client, prefix=key_prefix, idle_timeout=30 * 60, absolute_timeout=8 * 3600,
+        redis_client,
+        prefix=key_prefix,
+        idle_timeout=30 * 60,
+        absolute_timeout=8 * 3600,
         now=clock,
     )

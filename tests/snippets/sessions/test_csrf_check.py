@@ -34,9 +34,10 @@ OWN = "https://app.example.com"
 def test_origin_check(
     method: str, fetch_site: str | None, origin: str | None, allowed: bool
 ) -> None:
-    assert request_origin_allowed(
-        method, sec_fetch_site=fetch_site, origin=origin, own_origin=OWN
-    ) is allowed
+    assert (
+        request_origin_allowed(method, sec_fetch_site=fetch_site, origin=origin, own_origin=OWN)
+        is allowed
+    )
 
 
 @pytest.fixture

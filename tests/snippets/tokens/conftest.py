@@ -60,8 +60,14 @@ def sign_raw(pair: KeyPair, header: bytes | dict, payload: bytes | dict) -> str:
 
 def good_claims(now: float | None = None, **changes: Any) -> dict[str, Any]:
     t = int(time.time() if now is None else now)
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-42", "iat": t, "exp": t + 900,
-              "jti": "j-1"}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-42",
+        "iat": t,
+        "exp": t + 900,
+        "jti": "j-1",
+    }
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
 

@@ -24,8 +24,16 @@ def test_unknown_or_impersonating_caller_is_refused(pairs: dict[str, KeyPair]) -
     intruder = generate_private_key("EdDSA")
     callers = {"billing": pairs["EdDSA"].verifying}
     with pytest.raises(TokenError, match="unknown caller"):
-        authorize_service(service_token("intruder", intruder, target="invoices", scope="x"),
-                          callers, me="invoices", scope="x")
+        authorize_service(
+            service_token("intruder", intruder, target="invoices", scope="x"),
+            callers,
+            me="invoices",
+            scope="x",
+        )
     with pytest.raises(TokenError, match="signature"):  # claims to be billing, cannot sign so
-        authorize_service(service_token("billing", intruder, target="invoices", scope="x"),
-                          callers, me="invoices", scope="x")
+        authorize_service(
+            service_token("billing", intruder, target="invoices", scope="x"),
+            callers,
+            me="invoices",
+            scope="x",
+        )

@@ -20,13 +20,20 @@ ASYMMETRIC = ("RS256", "ES256", "EdDSA")
 
 
 def issue(private_key, algorithm: str, kid: str) -> str:
-    return issue_access_token("user-42", private_key, algorithm=algorithm, kid=kid,
-                              issuer=ISSUER, audience=AUDIENCE)
+    return issue_access_token(
+        "user-42", private_key, algorithm=algorithm, kid=kid, issuer=ISSUER, audience=AUDIENCE
+    )
 
 
 def make_verifier(server: JWKSServer, algorithm: str, clock: FakeClock) -> JWKSVerifier:
-    return JWKSVerifier(server.url, algorithm=algorithm, audience=AUDIENCE, issuer=ISSUER,
-                        cache_seconds=300, clock=clock)
+    return JWKSVerifier(
+        server.url,
+        algorithm=algorithm,
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        cache_seconds=300,
+        clock=clock,
+    )
 
 
 @pytest.mark.parametrize("algorithm", ASYMMETRIC)
@@ -120,8 +127,9 @@ def test_outage(jwks_server: JWKSServer, pairs) -> None:
         verifier.verify(issue(pair.signing, "ES256", "k2"))
 
 
-@pytest.mark.parametrize("token", ["", "x", "a.b.c", "e30.e30.e30", "eyJraWQiOjF9.e30.e30",
-                                   "x" * 10000, b"\xff", None])
+@pytest.mark.parametrize(
+    "token", ["", "x", "a.b.c", "e30.e30.e30", "eyJraWQiOjF9.e30.e30", "x" * 10000, b"\xff", None]
+)
 def test_garbage_is_refused(jwks_server: JWKSServer, pairs, token) -> None:
     jwks_server.publish(("k1", pairs["EdDSA"].verifying))
     verifier = make_verifier(jwks_server, "EdDSA", FakeClock())
@@ -135,8 +143,11 @@ def test_key_embedded_in_the_header_is_ignored(jwks_server: JWKSServer, pairs) -
     verifier = make_verifier(jwks_server, "EdDSA", FakeClock())
     attacker = generate_private_key("EdDSA")
     jwk = jwt.algorithms.OKPAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
-    token = jwt.encode(good_claims(), attacker, algorithm="EdDSA",
-                       headers={"kid": "k1", "typ": "at+jwt", "jwk": jwk,
-                                "jku": jwks_server.url + "?evil"})
+    token = jwt.encode(
+        good_claims(),
+        attacker,
+        algorithm="EdDSA",
+        headers={"kid": "k1", "typ": "at+jwt", "jwk": jwk, "jku": jwks_server.url + "?evil"},
+    )
     with pytest.raises(TokenError, match="signature verification failed"):
         verifier.verify(token)

@@ -45,10 +45,14 @@ def test_secret_from_file_ignores_trailing_newline(tmp_path, monkeypatch) -> Non
 
 def _pem(key, private: bool) -> bytes:
     if private:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def test_pem_round_trip(pair: KeyPair) -> None:

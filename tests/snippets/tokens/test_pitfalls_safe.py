@@ -14,8 +14,15 @@ from tests.snippets.tokens.conftest import KeyPair
 
 
 def issue(pair: KeyPair, kid: str = "es-1", **kw) -> str:
-    return issue_access_token("user-42", pair.signing, algorithm=pair.algorithm, kid=kid,
-                              issuer=ISSUER, audience=AUDIENCE, **kw)
+    return issue_access_token(
+        "user-42",
+        pair.signing,
+        algorithm=pair.algorithm,
+        kid=kid,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        **kw,
+    )
 
 
 def test_access_token_verifies(pairs: dict[str, KeyPair]) -> None:

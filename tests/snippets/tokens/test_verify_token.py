@@ -20,14 +20,22 @@ NOW = 1_700_000_000.0
 
 def verify(token, pair: KeyPair, **kw):
     kw.setdefault("now", NOW)
-    return verify_token(token, pair.verifying, algorithm=pair.algorithm, audience=AUDIENCE,
-                        issuer=ISSUER, **kw)
+    return verify_token(
+        token, pair.verifying, algorithm=pair.algorithm, audience=AUDIENCE, issuer=ISSUER, **kw
+    )
 
 
 def issue(pair: KeyPair, **kw) -> str:
     kw.setdefault("now", NOW)
-    return issue_access_token("user-42", pair.signing, algorithm=pair.algorithm, kid="k1",
-                              issuer=ISSUER, audience=AUDIENCE, **kw)
+    return issue_access_token(
+        "user-42",
+        pair.signing,
+        algorithm=pair.algorithm,
+        kid="k1",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        **kw,
+    )
 
 
 def test_legitimate_token_verifies(pair: KeyPair) -> None:
@@ -83,13 +91,25 @@ def test_pyjwt_alone_accepts_string_dates_and_duplicates(pair: KeyPair) -> None:
     claims = good_claims(exp="9999999999")
     string_exp = sign_raw(pair, {"alg": pair.algorithm}, claims)
     options = {"require": ["exp", "iat", "iss", "aud", "sub"]}
-    bare = jwt.decode(string_exp, pair.verifying, algorithms=[pair.algorithm], audience=AUDIENCE,
-                      issuer=ISSUER, options=options)
+    bare = jwt.decode(
+        string_exp,
+        pair.verifying,
+        algorithms=[pair.algorithm],
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        options=options,
+    )
     assert bare["exp"] == "9999999999"
     payload = json.dumps(good_claims())[:-1] + ', "sub": "admin"}'
     dup = sign_raw(pair, {"alg": pair.algorithm}, payload.encode())
-    bare = jwt.decode(dup, pair.verifying, algorithms=[pair.algorithm], audience=AUDIENCE,
-                      issuer=ISSUER, options=options)
+    bare = jwt.decode(
+        dup,
+        pair.verifying,
+        algorithms=[pair.algorithm],
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        options=options,
+    )
     assert bare["sub"] == "admin"  # last one wins
     with pytest.raises(TokenError, match="duplicate member name"):
         verify(dup, pair, now=None)
@@ -131,13 +151,16 @@ def test_bad_headers_are_refused(pair: KeyPair, header: str, message: str) -> No
 
 
 def test_payload_must_be_an_object_without_duplicates(pair: KeyPair) -> None:
-    for payload, message in [(b"[1]", "payload is not a JSON object"),
-                             (b'{"a": {"b": 1, "b": 2}}', "duplicate member name"),
-                             (b"\xff", "malformed token"),
-                             (json.dumps(good_claims(NOW))[:-1].encode() + b', "exp": 1e400}',
-                              "duplicate member name"),
-                             (json.dumps(good_claims(NOW, exp=None))[:-1].encode()
-                              + b', "exp": 1e400}', "claim 'exp' must be a JSON number")]:
+    for payload, message in [
+        (b"[1]", "payload is not a JSON object"),
+        (b'{"a": {"b": 1, "b": 2}}', "duplicate member name"),
+        (b"\xff", "malformed token"),
+        (json.dumps(good_claims(NOW))[:-1].encode() + b', "exp": 1e400}', "duplicate member name"),
+        (
+            json.dumps(good_claims(NOW, exp=None))[:-1].encode() + b', "exp": 1e400}',
+            "claim 'exp' must be a JSON number",
+        ),
+    ]:
         with pytest.raises(TokenError, match=message):
             verify(sign_raw(pair, {"alg": pair.algorithm}, payload), pair)
 
@@ -233,13 +256,23 @@ def test_token_error_is_an_invalid_token_error() -> None:
 
 def test_misconfigured_key_is_a_value_error(pairs: dict[str, KeyPair]) -> None:
     rsa_public = pairs["RS256"].verifying
-    pem = rsa_public.public_bytes(serialization.Encoding.PEM,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = rsa_public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     p384 = ec.generate_private_key(ec.SECP384R1()).public_key()
-    wrong = [("HS256", pem), ("HS256", pem.decode()), ("HS256", b"short"),
-             ("HS256", rsa_public), ("RS256", pem), ("RS256", pairs["RS256"].signing),
-             ("ES256", p384), ("ES256", pairs["EdDSA"].verifying), ("EdDSA", rsa_public),
-             ("HS512", b"x" * 64), ("none", None)]
+    wrong = [
+        ("HS256", pem),
+        ("HS256", pem.decode()),
+        ("HS256", b"short"),
+        ("HS256", rsa_public),
+        ("RS256", pem),
+        ("RS256", pairs["RS256"].signing),
+        ("ES256", p384),
+        ("ES256", pairs["EdDSA"].verifying),
+        ("EdDSA", rsa_public),
+        ("HS512", b"x" * 64),
+        ("none", None),
+    ]
     token = issue(pairs["RS256"])
     for algorithm, key in wrong:
         with pytest.raises(ValueError):
@@ -271,11 +304,11 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
         i = draw(st.integers(0, max(len(token) - 1, 0)))
         op = draw(st.sampled_from(["replace", "insert", "delete", "truncate", "swap", "repeat"]))
         if op == "replace":
-            token = token[:i] + draw(_CHARS) + token[i + 1:]
+            token = token[:i] + draw(_CHARS) + token[i + 1 :]
         elif op == "insert":
             token = token[:i] + draw(_CHARS) + token[i:]
         elif op == "delete":
-            token = token[:i] + token[i + 1:]
+            token = token[:i] + token[i + 1 :]
         elif op == "truncate":
             token = token[:i]
         elif op == "swap":
@@ -289,8 +322,9 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -299,12 +333,18 @@ _JSON = st.recursive(
 def forged(draw: st.DrawFn) -> tuple[str, str]:
     """Well-formed tokens with hostile JSON, signed by someone without the key."""
     alg = draw(st.sampled_from(ALGORITHMS))
-    header = draw(st.dictionaries(st.sampled_from(["alg", "typ", "kid", "crit", "jwk", "b64"]),
-                                  _JSON, max_size=4))
+    header = draw(
+        st.dictionaries(
+            st.sampled_from(["alg", "typ", "kid", "crit", "jwk", "b64"]), _JSON, max_size=4
+        )
+    )
     if draw(st.booleans()):
         header["alg"] = alg
-    claims = draw(st.dictionaries(st.sampled_from(["iss", "aud", "sub", "iat", "exp", "nbf"]),
-                                  _JSON, max_size=6))
+    claims = draw(
+        st.dictionaries(
+            st.sampled_from(["iss", "aud", "sub", "iat", "exp", "nbf"]), _JSON, max_size=6
+        )
+    )
     claims = {**good_claims(NOW), **claims} if draw(st.booleans()) else claims
     signature = draw(st.binary(min_size=1, max_size=300))
     raw = [json.dumps(header).encode(), json.dumps(claims).encode(), signature]
@@ -312,12 +352,14 @@ def forged(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(
-    mutated(),
-    forged(),
-    st.tuples(st.sampled_from(ALGORITHMS), st.text(max_size=400)),
-    st.tuples(st.sampled_from(ALGORITHMS), st.binary(max_size=400)),
-))
+@given(
+    st.one_of(
+        mutated(),
+        forged(),
+        st.tuples(st.sampled_from(ALGORITHMS), st.text(max_size=400)),
+        st.tuples(st.sampled_from(ALGORITHMS), st.binary(max_size=400)),
+    )
+)
 def test_random_and_mutated_tokens_never_verify(case: tuple[str, str | bytes]) -> None:
     alg, token = case
     if token == _ORIGINALS[alg]:
@@ -348,21 +390,40 @@ _ODD = st.sampled_from([None, "", 0, 1, True, [], {}, "x", ["x"], [1], {"a": 1}]
     skew=st.sampled_from([-11, -10, 0, 10, 11]),
 )
 def test_never_accepts_what_pyjwt_refuses(
-    pairs: dict[str, KeyPair], iss: object, aud: object, sub: object, jti: object,
-    lifetime: int, skew: int,
+    pairs: dict[str, KeyPair],
+    iss: object,
+    aud: object,
+    sub: object,
+    jti: object,
+    lifetime: int,
+    skew: int,
 ) -> None:
     hs256 = pairs["HS256"]
     now = int(time.time())
-    claims = {"iss": iss, "aud": aud, "sub": sub, "jti": jti, "iat": now + skew,
-              "exp": now + skew + lifetime}
+    claims = {
+        "iss": iss,
+        "aud": aud,
+        "sub": sub,
+        "jti": jti,
+        "iat": now + skew,
+        "exp": now + skew + lifetime,
+    }
     token = sign_raw(hs256, {"alg": "HS256"}, {k: v for k, v in claims.items() if v is not None})
     try:
         accepted = verify(token, hs256, now=now)
     except TokenError:
         return
     decoded = jwt.decode(
-        token, hs256.verifying, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-        options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_exp": False,
-                 "verify_iat": False, "verify_nbf": False},
+        token,
+        hs256.verifying,
+        algorithms=["HS256"],
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        options={
+            "require": ["exp", "iat", "iss", "aud", "sub"],
+            "verify_exp": False,
+            "verify_iat": False,
+            "verify_nbf": False,
+        },
     )
     assert decoded == accepted
