@@ -12,14 +12,14 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
+from snippets.tokens.jwks_verifier import LocalServer
 from snippets.tokens.keys import build_jwks, generate_private_key
 
 DEMO_USER = {"sub": "idp-user-1", "name": "Dana (demo IdP user)"}
@@ -36,8 +36,7 @@ class DemoIdentityProvider:
         self.client_id = client_id
         self.key = generate_private_key("ES256")
         self.kid = "demo-idp-" + secrets.token_hex(4)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
         self.issuer = ""
 
     @property
@@ -133,18 +132,13 @@ class DemoIdentityProvider:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LocalServer(Handler)
+        self.issuer = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            assert self._thread is not None
-            self._thread.join()
+            self._server.close()
             self._server = None
 
     def __enter__(self) -> DemoIdentityProvider:

@@ -148,7 +148,13 @@ def _b64json(segment: str) -> dict[str, Any]:
 
 def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> dict[str, Any]:
     from snippets.sessions.session_cookie import COOKIE_NAME, build_session_cookie
-    from snippets.sessions.session_store import RedisSessionStore, connect
+    from snippets.sessions.session_store import (
+        RedisSessionStore,
+        connect,
+        session_handle,
+        session_key,
+        user_index_key,
+    )
 
     tokens: dict[str, dict[str, Any]] = {}
     for algorithm in ALGORITHMS:
@@ -178,8 +184,8 @@ def measure_sizes(keys: dict[str, tuple[Any, Any]], url: str, prefix: str) -> di
     after_second = keys_now()
     cookie = f"Cookie: {COOKIE_NAME}={session_id}\r\n"
     # The store's own key layout, so the figures follow it if it changes.
-    record = store._session_key(store._handle(session_id))
-    index = store._index_key("user-42")
+    record = session_key(prefix, session_handle(session_id))
+    index = user_index_key(prefix, "user-42")
     record_memory, index_memory = client.memory_usage(record), client.memory_usage(index)
     if record_memory is None or index_memory is None:
         raise RuntimeError("the session store's key layout changed: update measure_sizes")

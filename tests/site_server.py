@@ -7,12 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
+from snippets.tokens.jwks_verifier import LocalServer
 from tests.helpers import ROOT
 
 BIN = Path(sys.executable).parent
@@ -51,12 +51,5 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve(site_dir: Path) -> Iterator[str]:
     """Serve ``site_dir`` on a free port of 127.0.0.1; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalServer(functools.partial(_QuietHandler, directory=str(site_dir))) as server:
+        yield server.url + "/"

@@ -34,6 +34,7 @@ from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
     connect,
+    session_key,
 )
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import generate_private_key
@@ -196,7 +197,7 @@ def session_is_live(
     if not _HANDLE.fullmatch(sid):
         return False
     try:
-        absolute, idle = r.hmget(f"{prefix}session:{sid}", ["abs_exp", "idle_exp"])
+        absolute, idle = r.hmget(session_key(prefix, sid), ["abs_exp", "idle_exp"])
     except redis.RedisError as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     if absolute is None or idle is None:

@@ -206,6 +206,26 @@ return 0
 """
 # --8<-- [end:scripts]
 
+# --8<-- [start:keys]
+def session_handle(session_id: str) -> str:
+    """The session's name in Redis, in logs and in the device list: the SHA-256 of its
+    ID, so a key listing of Redis reveals no usable session ID."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def session_key(prefix: str, handle: str) -> str:
+    """The Redis key of a session's record (a hash)."""
+    return f"{prefix}session:{handle}"
+
+
+def user_index_key(prefix: str, user_id: str) -> str:
+    """The Redis key of a user's session index (a sorted set of handles)."""
+    return f"{prefix}user:{user_id}:sessions"
+
+
+# --8<-- [end:keys]
+
+
 # --8<-- [start:class]
 _RECORD_FIELDS = ("user", "data", "created", "abs_exp", "idle_exp")
 _MAX_END_PASSES = 16
@@ -258,17 +278,14 @@ class RedisSessionStore:
         self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
 
-    # --8<-- [start:keys]
     def _handle(self, session_id: str) -> str:
-        return hashlib.sha256(session_id.encode()).hexdigest()
+        return session_handle(session_id)
 
     def _session_key(self, handle: str) -> str:
-        return f"{self._prefix}session:{handle}"
+        return session_key(self._prefix, handle)
 
     def _index_key(self, user_id: str) -> str:
-        return f"{self._prefix}user:{user_id}:sessions"
-
-    # --8<-- [end:keys]
+        return user_index_key(self._prefix, user_id)
 
     def _now_ms(self) -> int:
         return int(self._now() * 1000)

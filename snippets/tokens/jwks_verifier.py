@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from socketserver import BaseRequestHandler
+from typing import Any, Self
 
 import jwt
 
@@ -169,6 +170,30 @@ class JWKSVerifier:
 
 
 # --8<-- [start:demo-server]
+class LocalServer:
+    """An HTTP server on a free port of 127.0.0.1, serving from a thread (demos, tests).
+
+    Use it as a context manager, or call ``close()``; ``url`` is its base address.
+    """
+
+    def __init__(self, handler: Callable[..., BaseRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 @contextmanager
 def serve_jwks_for_demo(
     jwks: dict[str, Any], *, requests: list[str] | None = None
@@ -192,15 +217,8 @@ def serve_jwks_for_demo(
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with LocalServer(Handler) as server:
+        yield server.url + "/.well-known/jwks.json"
 
 
 # --8<-- [end:demo-server]

@@ -38,13 +38,6 @@ SECOND_ORIGIN = "http://127.0.0.1:8002"
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
-class Clock(ManualClock):
-    """The shared manual clock, starting where these tests expect."""
-
-    def __init__(self, now: float | None = None) -> None:
-        super().__init__(time.time() if now is None else now)  # the real time when made
-
-
 @dataclass
 class Browser:
     """An HTTP client that keeps cookies itself (httpx would not send Secure ones over http)
@@ -121,7 +114,7 @@ def idp() -> Iterator[DemoIdentityProvider]:
 @dataclass
 class AppServer:
     base_url: str
-    clock: Clock
+    clock: ManualClock
     settings: Settings
     browsers: list[Browser] = field(default_factory=list)
 
@@ -133,7 +126,7 @@ class AppServer:
 
 @pytest.fixture
 def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider) -> Iterator[AppServer]:
-    clock = Clock()
+    clock = ManualClock(time.time())
     settings = Settings(
         redis_url=redis_url,
         redis_prefix=key_prefix,

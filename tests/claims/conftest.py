@@ -62,13 +62,6 @@ def keys(all_keys: dict[str, Keys]) -> Keys:
     return all_keys["EdDSA"]
 
 
-class Clock(ManualClock):
-    """The shared manual clock, starting where these tests expect."""
-
-    def __init__(self, now: float = T0) -> None:
-        super().__init__(now)
-
-
 @pytest.fixture
 def clock() -> Callable[[], float]:
-    return Clock()
+    return ManualClock(T0)

@@ -13,7 +13,8 @@ from snippets.revocation.revoke_access_token import (
 )
 from snippets.sessions.session_store import RedisSessionStore
 from snippets.tokens.verify_token import DEFAULT_LEEWAY, TokenError
-from tests.claims.conftest import T0, Clock, Keys
+from tests.claims.conftest import T0, Keys
+from tests.helpers import ManualClock
 
 
 def test_a_logged_out_jwt_still_verifies_until_it_expires(
@@ -34,7 +35,7 @@ def test_a_logged_out_jwt_still_verifies_until_it_expires(
 
 
 def test_a_destroyed_session_is_refused_at_once(
-    redis_client: redis.Redis, key_prefix: str, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     store = RedisSessionStore(redis_client, prefix=key_prefix, now=clock)
     session_id = store.create("user-42", {"role": "reader"})

@@ -8,7 +8,8 @@ import redis
 from benchmarks.measure import TYPICAL_EXTRA_CLAIMS
 from snippets.sessions.session_cookie import COOKIE_NAME, build_session_cookie
 from snippets.sessions.session_store import RedisSessionStore
-from tests.claims.conftest import Clock, Keys
+from tests.claims.conftest import T0, Keys
+from tests.helpers import ManualClock
 
 
 def _authorization(token: str) -> bytes:
@@ -32,7 +33,7 @@ def test_the_token_grows_with_every_claim_it_carries(all_keys: dict[str, Keys]) 
 def test_the_session_cookie_stays_small_whatever_the_session_holds(
     redis_client: redis.Redis, key_prefix: str, all_keys: dict[str, Keys]
 ) -> None:
-    store = RedisSessionStore(redis_client, prefix=key_prefix, now=Clock())
+    store = RedisSessionStore(redis_client, prefix=key_prefix, now=ManualClock(T0))
     empty = store.create("user-42")
     full = store.create("user-42", {**TYPICAL_EXTRA_CLAIMS, "cart": ["sku-1"] * 500})
     assert len(empty) == len(full)

@@ -10,7 +10,8 @@ import redis
 
 from snippets.sessions.session_cookie import build_session_cookie
 from snippets.sessions.session_store import RedisSessionStore
-from tests.claims.conftest import Clock, Keys
+from tests.claims.conftest import T0, Keys
+from tests.helpers import ManualClock
 
 PRIVATE = {"email": "ada.lovelace@example.com", "roles": ["admin"], "name": "Ada Lovelace"}
 
@@ -29,7 +30,7 @@ def test_anyone_reads_a_jwt_payload_without_a_key(keys: Keys) -> None:
 
 
 def test_a_session_cookie_reveals_nothing(redis_client: redis.Redis, key_prefix: str) -> None:
-    store = RedisSessionStore(redis_client, prefix=key_prefix, now=Clock())
+    store = RedisSessionStore(redis_client, prefix=key_prefix, now=ManualClock(T0))
     session_id = store.create("user-42", PRIVATE)
     set_cookie = build_session_cookie(session_id)
     for secret in ("user-42", PRIVATE["email"], "admin", "Ada"):

@@ -9,7 +9,8 @@ import redis
 from snippets.revocation.logout_everywhere import check_access_token, logout_everywhere
 from snippets.revocation.revoke_access_token import TokenRefused
 from snippets.sessions.session_store import RedisSessionStore
-from tests.claims.conftest import ISSUER, T0, Clock, Keys
+from tests.claims.conftest import ISSUER, T0, Keys
+from tests.helpers import ManualClock
 
 
 def test_logging_a_jwt_user_out_everywhere_needs_a_check_on_every_request(
@@ -33,7 +34,7 @@ def test_logging_a_jwt_user_out_everywhere_needs_a_check_on_every_request(
 def test_ending_every_session_of_a_user_is_deleting_their_records(
     redis_client: redis.Redis, key_prefix: str
 ) -> None:
-    store = RedisSessionStore(redis_client, prefix=key_prefix, now=Clock())
+    store = RedisSessionStore(redis_client, prefix=key_prefix, now=ManualClock(T0))
     laptop, phone = store.create("alice"), store.create("alice")
     bob = store.create("bob")
     assert store.destroy_all("alice") == 2

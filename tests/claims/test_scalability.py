@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from pytest_redis.executor import RedisExecutor
 
 from snippets.sessions.session_store import RedisSessionStore
-from tests.claims.conftest import AUDIENCE, ISSUER, T0, Clock, Keys
-from tests.helpers import ROOT
+from tests.claims.conftest import AUDIENCE, ISSUER, T0, Keys
+from tests.helpers import ROOT, ManualClock
 
 VERIFY_ELSEWHERE = textwrap.dedent(f"""
     import sys
@@ -46,7 +46,7 @@ def test_another_process_with_only_the_public_key_verifies_the_token(keys: Keys)
 def test_a_session_is_known_only_to_processes_sharing_its_store(
     redis_url: str, key_prefix: str, private_redis: RedisExecutor
 ) -> None:
-    clock = Clock()
+    clock = ManualClock(T0)
     web_1 = RedisSessionStore(redis.Redis.from_url(redis_url), prefix=key_prefix, now=clock)
     web_2 = RedisSessionStore(redis.Redis.from_url(redis_url), prefix=key_prefix, now=clock)
     own_store = redis.Redis(host=private_redis.host, port=private_redis.port)

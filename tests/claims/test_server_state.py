@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
 import redis
 
 from snippets.sessions.session_store import RedisSessionStore
-from tests.claims.conftest import Clock, Keys
+from tests.claims.conftest import Keys
+from tests.helpers import ManualClock
 
 
 def _keys_under(client: redis.Redis, prefix: str) -> list[bytes]:
@@ -13,18 +17,35 @@ def _keys_under(client: redis.Redis, prefix: str) -> list[bytes]:
 
 
 def test_a_jwt_is_issued_and_verified_without_touching_redis(
-    keys: Keys, counting_redis: tuple[redis.Redis, object], key_prefix: str
+    keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, counter = counting_redis
+    """Issue and verify with every network connection refused: had the JWT code asked Redis,
+    or anything else, for state, this would fail."""
+    opened: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        opened.append(args)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     token = keys.issue("user-42", role="reader")
     claims = keys.verify(token)
     assert claims["sub"] == "user-42" and claims["role"] == "reader"
-    assert counter.count == 0  # the signature is the whole proof: no store was asked
-    assert _keys_under(client, key_prefix) == []
+    assert opened == []  # the signature is the whole proof: nothing was asked
+
+
+def test_the_network_guard_above_catches_a_redis_call(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard is real: code that does reach for Redis under it fails."""
+    monkeypatch.setattr(socket.socket, "connect", lambda *a: (_ for _ in ()).throw(OSError()))
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(redis_url).ping()
 
 
 def test_a_session_lives_as_a_record_that_every_request_reads(
-    counting_redis: tuple[redis.Redis, object], key_prefix: str, clock: Clock
+    counting_redis: tuple[redis.Redis, object], key_prefix: str, clock: ManualClock
 ) -> None:
     client, counter = counting_redis
     store = RedisSessionStore(client, prefix=key_prefix, now=clock)
@@ -39,7 +60,7 @@ def test_a_session_lives_as_a_record_that_every_request_reads(
 
 
 def test_without_its_record_a_session_id_is_worthless(
-    redis_client: redis.Redis, key_prefix: str, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     store = RedisSessionStore(redis_client, prefix=key_prefix, now=clock)
     session_id = store.create("user-42", {"role": "reader"})

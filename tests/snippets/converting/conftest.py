@@ -18,20 +18,13 @@ ISSUER = "https://app.example.com"
 ORDERS, REPORTS = "https://orders.example.com", "https://reports.example.com"
 
 
-class Clock(ManualClock):
-    """The shared manual clock, starting where these tests expect."""
-
-    def __init__(self, now: float | None = None) -> None:
-        super().__init__(int(time.time()) if now is None else now)  # the real time when made
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(int(time.time()))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(redis_client: redis.Redis, key_prefix: str, clock: Clock) -> RedisSessionStore:
+def store(redis_client: redis.Redis, key_prefix: str, clock: ManualClock) -> RedisSessionStore:
     return RedisSessionStore(redis_client, prefix=key_prefix, now=clock)
 
 

@@ -11,20 +11,20 @@ from snippets.converting.dual_accept_migration import (
     Identity,
     MigrationStateUnavailable,
 )
-from tests.snippets.converting.conftest import Clock
+from tests.helpers import ManualClock
 
 NEW = {"session-1": "alice"}
 OLD = {"legacy-1": "alice", "legacy-2": "bob"}
 
 
-def migration(r: redis.Redis, prefix: str, clock: Clock) -> DualAcceptMigration:
+def migration(r: redis.Redis, prefix: str, clock: ManualClock) -> DualAcceptMigration:
     return DualAcceptMigration(
         r, name="m", accept_new=NEW.get, accept_old=OLD.get, prefix=prefix, now=clock
     )
 
 
 def test_both_are_accepted_and_only_the_old_is_counted(
-    counting_redis: tuple[redis.Redis, object], key_prefix: str, clock: Clock
+    counting_redis: tuple[redis.Redis, object], key_prefix: str, clock: ManualClock
 ) -> None:
     r, counter = counting_redis
     m = migration(r, key_prefix, clock)
@@ -44,7 +44,7 @@ def test_both_are_accepted_and_only_the_old_is_counted(
 
 
 def test_invalid_credentials_are_refused_and_not_counted(
-    redis_client: redis.Redis, key_prefix: str, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     m = migration(redis_client, key_prefix, clock)
     for kwargs in [{}, {"new": "forged"}, {"old": "forged"}, {"new": "", "old": ""}]:
@@ -54,7 +54,7 @@ def test_invalid_credentials_are_refused_and_not_counted(
 
 
 def test_retiring_is_seen_by_every_process_at_once(
-    redis_client: redis.Redis, key_prefix: str, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     one, two = (
         migration(redis_client, key_prefix, clock),
@@ -70,7 +70,7 @@ def test_retiring_is_seen_by_every_process_at_once(
 
 
 def test_counts_expire_after_thirty_days(
-    redis_client: redis.Redis, key_prefix: str, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     m = migration(redis_client, key_prefix, clock)
     m.authenticate(old="legacy-1")
@@ -78,7 +78,7 @@ def test_counts_expire_after_thirty_days(
     assert len(keys) == 1 and 29 * 86400 < redis_client.ttl(keys[0]) <= 30 * 86400
 
 
-def test_redis_down_refuses_the_old_credential(private_redis: object, clock: Clock) -> None:
+def test_redis_down_refuses_the_old_credential(private_redis: object, clock: ManualClock) -> None:
     from snippets.sessions.session_store import connect
 
     client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")

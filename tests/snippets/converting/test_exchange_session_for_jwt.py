@@ -18,7 +18,8 @@ from snippets.converting.exchange_session_for_jwt import (
 from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.verify_token import TokenError
-from tests.snippets.converting.conftest import ISSUER, ORDERS, REPORTS, Clock
+from tests.helpers import ManualClock
+from tests.snippets.converting.conftest import ISSUER, ORDERS, REPORTS
 
 SERVICES = {ORDERS, REPORTS}
 
@@ -27,7 +28,7 @@ def mint(
     store: RedisSessionStore,
     session_id: str,
     signer: Signer,
-    clock: Clock,
+    clock: ManualClock,
     audience: str = ORDERS,
     **kwargs: object,
 ) -> str:
@@ -42,7 +43,7 @@ def mint(
     )
 
 
-def verify(token: str, signer: Signer, clock: Clock, audience: str = ORDERS) -> dict:
+def verify(token: str, signer: Signer, clock: ManualClock, audience: str = ORDERS) -> dict:
     return verify_exchanged_token(
         token,
         signer.key.public_key(),
@@ -54,7 +55,7 @@ def verify(token: str, signer: Signer, clock: Clock, audience: str = ORDERS) -> 
 
 
 def test_token_is_scoped_short_and_carries_the_handle_not_the_id(
-    store: RedisSessionStore, signer: Signer, clock: Clock
+    store: RedisSessionStore, signer: Signer, clock: ManualClock
 ) -> None:
     session_id = store.create("alice")
     token = mint(store, session_id, signer, clock)
@@ -67,7 +68,7 @@ def test_token_is_scoped_short_and_carries_the_handle_not_the_id(
 
 
 def test_audience_a_is_refused_by_service_b(
-    store: RedisSessionStore, signer: Signer, clock: Clock
+    store: RedisSessionStore, signer: Signer, clock: ManualClock
 ) -> None:
     token = mint(store, store.create("alice"), signer, clock, audience=ORDERS)
     with pytest.raises(TokenError, match="audience"):
@@ -78,7 +79,7 @@ def test_audience_a_is_refused_by_service_b(
 
 @pytest.mark.parametrize("ending", ["destroy", "idle", "absolute", "forged"])
 def test_a_dead_session_cannot_exchange(
-    store: RedisSessionStore, signer: Signer, clock: Clock, ending: str
+    store: RedisSessionStore, signer: Signer, clock: ManualClock, ending: str
 ) -> None:
     session_id = store.create("alice")
     if ending == "destroy":
@@ -96,7 +97,7 @@ def test_a_dead_session_cannot_exchange(
 
 
 def test_token_never_outlives_the_session(
-    store: RedisSessionStore, signer: Signer, clock: Clock
+    store: RedisSessionStore, signer: Signer, clock: ManualClock
 ) -> None:
     session_id = store.create("alice")
     for _ in range(16):  # in use every 29 minutes...
@@ -108,7 +109,7 @@ def test_token_never_outlives_the_session(
 
 
 def test_sid_check_sees_logout_in_one_round_trip(
-    counting_redis: tuple[redis.Redis, object], key_prefix: str, signer: Signer, clock: Clock
+    counting_redis: tuple[redis.Redis, object], key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
     client, counter = counting_redis
     store = RedisSessionStore(client, prefix=key_prefix, now=clock)
@@ -127,7 +128,7 @@ def test_sid_check_sees_logout_in_one_round_trip(
 
 
 def test_sid_check_uses_the_deadline_not_only_the_key(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     handle = store.validate(store.create("alice")).handle
     assert session_is_live(redis_client, handle, prefix=key_prefix, now=clock())
@@ -135,7 +136,9 @@ def test_sid_check_uses_the_deadline_not_only_the_key(
     assert not session_is_live(redis_client, handle, prefix=key_prefix, now=clock() + 1801)
 
 
-def test_tokens_without_sid_or_of_the_wrong_type_are_refused(signer: Signer, clock: Clock) -> None:
+def test_tokens_without_sid_or_of_the_wrong_type_are_refused(
+    signer: Signer, clock: ManualClock
+) -> None:
     plain = issue_access_token(
         "alice",
         signer.key,
@@ -176,7 +179,7 @@ def test_tokens_without_sid_or_of_the_wrong_type_are_refused(signer: Signer, clo
 
 
 def test_redis_down_means_no_token_and_no_live_session(
-    private_redis: object, signer: Signer, clock: Clock
+    private_redis: object, signer: Signer, clock: ManualClock
 ) -> None:
     from snippets.sessions.session_store import connect
 

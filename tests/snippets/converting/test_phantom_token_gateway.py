@@ -14,18 +14,19 @@ from snippets.converting.phantom_token_gateway import (
     revoke_opaque_token,
 )
 from snippets.tokens.verify_token import verify_token
-from tests.snippets.converting.conftest import ISSUER, Clock
+from tests.helpers import ManualClock
+from tests.snippets.converting.conftest import ISSUER
 
 INSIDE = "https://internal.example.com"
 
 
 def gateway(
-    r: redis.Redis, signer: Signer, prefix: str, clock: Clock, **kw: object
+    r: redis.Redis, signer: Signer, prefix: str, clock: ManualClock, **kw: object
 ) -> PhantomTokenGateway:
     return PhantomTokenGateway(r, signer=signer, audience=INSIDE, prefix=prefix, now=clock, **kw)
 
 
-def inside(token: str, signer: Signer, clock: Clock) -> dict:
+def inside(token: str, signer: Signer, clock: ManualClock) -> dict:
     return verify_token(
         token,
         signer.key.public_key(),
@@ -38,7 +39,7 @@ def inside(token: str, signer: Signer, clock: Clock) -> dict:
 
 
 def test_one_lookup_then_cached_and_the_jwt_verifies_without_redis(
-    counting_redis: tuple[redis.Redis, object], key_prefix: str, signer: Signer, clock: Clock
+    counting_redis: tuple[redis.Redis, object], key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
     r, counter = counting_redis
     opaque = issue_opaque_token(r, "alice", scope="orders:read", prefix=key_prefix, now=clock())
@@ -57,7 +58,7 @@ def test_one_lookup_then_cached_and_the_jwt_verifies_without_redis(
 
 
 def test_revocation_lags_at_most_the_cache_time(
-    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
     opaque = issue_opaque_token(redis_client, "alice", prefix=key_prefix, now=clock())
     cached, fresh = (gateway(redis_client, signer, key_prefix, clock) for _ in range(2))
@@ -73,7 +74,7 @@ def test_revocation_lags_at_most_the_cache_time(
 
 
 def test_cache_and_jwt_never_outlive_the_opaque_token(
-    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
     opaque = issue_opaque_token(redis_client, "alice", lifetime=90, prefix=key_prefix, now=clock())
     gw = gateway(redis_client, signer, key_prefix, clock, cache_seconds=600)
@@ -87,7 +88,7 @@ def test_cache_and_jwt_never_outlive_the_opaque_token(
 
 @pytest.mark.parametrize("bad", [None, "", "A" * 43, "A" * 42, "a.b.c", "é" * 43, 42])
 def test_malformed_or_unknown_tokens_are_refused(
-    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock, bad: object
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock, bad: object
 ) -> None:
     gw = gateway(redis_client, signer, key_prefix, clock)
     with pytest.raises(OpaqueTokenRefused):
@@ -96,7 +97,7 @@ def test_malformed_or_unknown_tokens_are_refused(
 
 
 def test_forward_headers_wants_a_bearer_token(
-    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
     gw = gateway(redis_client, signer, key_prefix, clock)
     for header in [None, "", "Basic abc", "Bearer "]:
@@ -105,16 +106,23 @@ def test_forward_headers_wants_a_bearer_token(
 
 
 def test_cache_is_bounded(
-    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: Clock
+    counting_redis: tuple[redis.Redis, object], key_prefix: str, signer: Signer, clock: ManualClock
 ) -> None:
-    gw = gateway(redis_client, signer, key_prefix, clock, max_entries=3)
-    for user in "abcde":
-        gw.exchange(issue_opaque_token(redis_client, user, prefix=key_prefix, now=clock()))
-    assert len(gw._cache) == 3
+    r, counter = counting_redis
+    gw = gateway(r, signer, key_prefix, clock, max_entries=3)
+    tokens = [issue_opaque_token(r, user, prefix=key_prefix, now=clock()) for user in "abcde"]
+    for token in tokens:
+        gw.exchange(token)
+    counter.count = 0
+    for token in tokens[2:]:  # the three most recent stay cached
+        gw.exchange(token)
+    assert counter.count == 0
+    gw.exchange(tokens[0])  # the oldest went when the cache was full: Redis is asked again
+    assert counter.count == 1
 
 
 def test_redis_down_refuses_instead_of_letting_through(
-    private_redis: object, signer: Signer, clock: Clock
+    private_redis: object, signer: Signer, clock: ManualClock
 ) -> None:
     from snippets.sessions.session_store import connect
 

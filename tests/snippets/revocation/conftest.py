@@ -16,16 +16,9 @@ from tests.helpers import ManualClock
 T0 = 1_700_000_000  # the tests' "now", in seconds since the epoch
 
 
-class Clock(ManualClock):
-    """The shared manual clock, starting where these tests expect."""
-
-    def __init__(self, now: float = T0) -> None:
-        super().__init__(now)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture

@@ -9,20 +9,13 @@ from snippets.sessions.session_store import RedisSessionStore
 from tests.helpers import ManualClock
 
 
-class Clock(ManualClock):
-    """The shared manual clock, starting where these tests expect."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        super().__init__(now)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_700_000_000.0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(redis_client: redis.Redis, key_prefix: str, clock: Clock) -> RedisSessionStore:
+def store(redis_client: redis.Redis, key_prefix: str, clock: ManualClock) -> RedisSessionStore:
     return RedisSessionStore(
         redis_client,
         prefix=key_prefix,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -16,8 +15,11 @@ from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
     connect,
+    session_handle,
+    session_key,
+    user_index_key,
 )
-from tests.snippets.sessions.conftest import Clock
+from tests.helpers import ManualClock
 
 pytestmark = pytest.mark.also_on_cluster
 
@@ -29,18 +31,17 @@ def _keys(client: redis.Redis, prefix: str) -> set[str]:
     return {k.decode() for k in client.scan_iter(match=f"{prefix}*", count=1000)}
 
 
-def _handle(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
+_handle = session_handle
 
 
 def _index(client: redis.Redis, prefix: str, user: str) -> set[str]:
-    return {m.decode() for m in client.zrange(f"{prefix}user:{user}:sessions", 0, -1)}
+    return {m.decode() for m in client.zrange(user_index_key(prefix, user), 0, -1)}
 
 
 # -- create and validate -------------------------------------------------------------------
 
 
-def test_created_session_validates(store: RedisSessionStore, clock: Clock) -> None:
+def test_created_session_validates(store: RedisSessionStore, clock: ManualClock) -> None:
     sid = store.create("alice", {"role": "reader", "n": [1, 2]})
     session = store.validate(sid)
     assert session is not None
@@ -91,9 +92,9 @@ def test_redis_holds_no_usable_session_id(
         assert sid.encode() not in dump
         assert _handle(sid).encode() in dump  # the keys are there, under the hash
     assert _keys(redis_client, key_prefix) == {
-        *(f"{key_prefix}session:{_handle(i)}" for i in ids),
-        f"{key_prefix}user:alice:sessions",
-        f"{key_prefix}user:bob:sessions",
+        *(session_key(key_prefix, _handle(i)) for i in ids),
+        user_index_key(key_prefix, "alice"),
+        user_index_key(key_prefix, "bob"),
     }
 
 
@@ -185,7 +186,7 @@ def test_round_trips_of_the_other_operations(
     assert count == 5  # read user, index the new handle, claim, write, unindex the old one
     assert trips(lambda: store.destroy(sid)) == (True, 2)  # delete the record, then unindex
     ids = [store.create("alice") for _ in range(6)]
-    keys = [f"{key_prefix}session:{_handle(i)}" for i in ids]
+    keys = [session_key(key_prefix, _handle(i)) for i in ids]
     # Read the index, end each handle (one pipeline), then drop them from the index and read
     # it again in one request. On a cluster the pipeline is a request to each node holding a
     # record, and redis-py first asks the server for the keys of each EVAL (COMMAND GETKEYS).
@@ -221,13 +222,13 @@ def test_log_out_everywhere_ends_that_user_only(
     assert all(store.validate(s).user_id == "bob" for s in bob)
     assert store.list_sessions("alice") == []
     assert {s.handle for s in store.list_sessions("bob")} == {_handle(s) for s in bob}
-    assert f"{key_prefix}user:alice:sessions" not in _keys(redis_client, key_prefix)
+    assert user_index_key(key_prefix, "alice") not in _keys(redis_client, key_prefix)
     assert store.destroy_all("alice") == 0
     assert store.destroy_all("nobody") == 0
 
 
 def test_rotation_makes_the_old_id_worthless(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     old = store.create("alice", {"role": "reader"})
     before = store.validate(old)
@@ -246,7 +247,7 @@ def test_rotation_makes_the_old_id_worthless(
     )  # the absolute deadline does not move
     assert after.idle_expires_at == clock.now + 30 * MINUTE
     assert _index(redis_client, key_prefix, "alice") == {_handle(new)}
-    assert f"{key_prefix}session:{_handle(old)}" not in _keys(redis_client, key_prefix)
+    assert session_key(key_prefix, _handle(old)) not in _keys(redis_client, key_prefix)
 
 
 def test_rotation_can_replace_the_data(store: RedisSessionStore) -> None:
@@ -318,7 +319,9 @@ def test_a_rotation_that_dies_after_the_claim_logs_the_user_out(
         store.rotate(sid)
     assert store.validate(sid) is None  # fails closed: no session, never two
     assert store.list_sessions("alice") == []
-    assert not any(k.startswith(f"{key_prefix}session:") for k in _keys(redis_client, key_prefix))
+    assert not any(
+        k.startswith(session_key(key_prefix, "")) for k in _keys(redis_client, key_prefix)
+    )
 
 
 @pytest.mark.parametrize("step", ["_claim", "_create"])
@@ -349,7 +352,7 @@ def test_log_out_everywhere_during_a_login_never_leaves_a_half_made_session(
 
 
 def test_list_sessions_shows_live_ones_and_prunes_the_rest(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     stale = store.create("alice", {"device": "old laptop"})
     clock.advance(20 * MINUTE)
@@ -360,13 +363,13 @@ def test_list_sessions_shows_live_ones_and_prunes_the_rest(
     clock.advance(15 * MINUTE)  # the stale one has now been idle for 35 minutes
     assert [s.handle for s in store.list_sessions("alice")] == [_handle(fresh)]
     assert _index(redis_client, key_prefix, "alice") == {_handle(fresh)}
-    assert f"{key_prefix}session:{_handle(stale)}" not in _keys(redis_client, key_prefix)
+    assert session_key(key_prefix, _handle(stale)) not in _keys(redis_client, key_prefix)
 
 
 # -- timeouts, with a clock the test moves --------------------------------------------------
 
 
-def test_idle_timeout_slides_on_use(store: RedisSessionStore, clock: Clock) -> None:
+def test_idle_timeout_slides_on_use(store: RedisSessionStore, clock: ManualClock) -> None:
     sid = store.create("alice")
     for _ in range(5):
         clock.advance(30 * MINUTE - 1)
@@ -377,7 +380,7 @@ def test_idle_timeout_slides_on_use(store: RedisSessionStore, clock: Clock) -> N
     assert store.validate(sid) is None
 
 
-def test_absolute_timeout_never_slides(store: RedisSessionStore, clock: Clock) -> None:
+def test_absolute_timeout_never_slides(store: RedisSessionStore, clock: ManualClock) -> None:
     sid = store.create("alice")
     start = clock.now
     while clock.now + 20 * MINUTE < start + 8 * HOUR:
@@ -390,11 +393,11 @@ def test_absolute_timeout_never_slides(store: RedisSessionStore, clock: Clock) -
 
 
 def test_redis_ttls_clean_up_behind_the_deadlines(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: Clock
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     sid = store.create("alice")
-    key = f"{key_prefix}session:{_handle(sid)}"
-    index = f"{key_prefix}user:alice:sessions"
+    key = session_key(key_prefix, _handle(sid))
+    index = user_index_key(key_prefix, "alice")
     assert 29 * MINUTE * 1000 < redis_client.pttl(key) <= 30 * MINUTE * 1000
     assert 7.9 * HOUR * 1000 < redis_client.pttl(index) <= 8 * HOUR * 1000
     while clock.now < 1_700_000_000 + 7 * HOUR + 50 * MINUTE:
@@ -408,7 +411,7 @@ def test_redis_ttls_clean_up_behind_the_deadlines(
 
 
 @pytest.fixture
-def private_store(private_redis: RedisExecutor, clock: Clock) -> Iterator[RedisSessionStore]:
+def private_store(private_redis: RedisExecutor, clock: ManualClock) -> Iterator[RedisSessionStore]:
     client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
     yield RedisSessionStore(client, prefix="app:", now=clock)
     client.close()
@@ -517,6 +520,6 @@ def test_concurrent_use_loses_nothing_and_leaks_nothing(
         assert _index(redis_client, key_prefix, user) == expected
         assert {s.handle for s in store.list_sessions(user)} == expected
     assert _keys(redis_client, key_prefix) == {
-        *(f"{key_prefix}session:{_handle(s)}" for s in live),
-        *(f"{key_prefix}user:{u}:sessions" for u in users),
+        *(session_key(key_prefix, _handle(s)) for s in live),
+        *(user_index_key(key_prefix, u) for u in users),
     }

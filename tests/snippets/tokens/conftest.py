@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from snippets.tokens.jwks_verifier import LocalServer
 from snippets.tokens.keys import ALGORITHMS
 from tests.helpers import ManualClock, signing_and_verifying_keys
 
@@ -77,9 +78,8 @@ class JWKSServer:
 
     def __init__(self) -> None:
         import http.server
-        import threading
 
-        self.document: dict = {"keys": []}
+        self.document: dict[str, Any] = {"keys": []}
         self.fetches = 0
         self.up = True
         owner = self
@@ -100,12 +100,8 @@ class JWKSServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/jwks.json"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.01,), daemon=True
-        )
-        self._thread.start()
+        self._server = LocalServer(Handler)
+        self.url = self._server.url + "/jwks.json"
 
     def publish(self, *entries: tuple[str, Any]) -> None:
         from snippets.tokens.keys import build_jwks
@@ -113,8 +109,7 @@ class JWKSServer:
         self.document = build_jwks(entries)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
 @pytest.fixture
