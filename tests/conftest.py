@@ -1,6 +1,6 @@
 """Shared fixtures: a real Redis for every test that needs one.
 
-Without ``REDIS_URL`` the session starts a private ``redis-server`` (pytest-redis) on a free
+Without ``REDIS_URL`` the session starts a private ``redis-server`` (tools.redis_server) on a free
 loopback port with its data in a temporary folder, and stops it at the end. With
 ``REDIS_URL`` set, tests use that server instead; every test gets a unique key prefix and
 deletes only the keys under it, so a shared server is never flushed.
@@ -28,48 +28,37 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import port_for
 import pytest
 import redis
 from filelock import FileLock
 from playwright.sync_api import Browser, sync_playwright
-from pytest_redis import factories
-from pytest_redis.executor import RedisExecutor
 from redis.cluster import RedisCluster
 
 from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.site_server import build_site, serve
 from tools.redis_cluster import LocalCluster
+from tools.redis_server import RedisServer, redis_server_binary
 from tools.round_trips import RoundTripCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _redis_server_binary() -> str:
-    path = shutil.which("redis-server")
-    if path is None:
-        pytest.fail(
-            "redis-server is not installed. Run `make test` (it installs Debian's redis-server "
-            "as root), install it yourself (`apt-get install redis-server`), or point REDIS_URL "
-            "at a running server.",
-            pytrace=False,
-        )
-    return path
+    try:
+        return redis_server_binary()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def redis_url(request: pytest.FixtureRequest) -> str:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("REDIS_URL")
     if url:
-        return url
+        yield url
+        return
     _redis_server_binary()
-    executor: RedisExecutor = request.getfixturevalue("_private_redis_proc")
-    return f"redis://{executor.host}:{executor.port}/0"
-
-
-_private_redis_proc = factories.redis_proc(
-    executable=shutil.which("redis-server") or "redis-server", host="127.0.0.1", port=None
-)
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -153,20 +142,11 @@ def redis_client(
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisExecutor]:
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test's own; ``.stop()`` and ``.start()`` simulate an outage."""
-    executor = RedisExecutor(
-        executable=_redis_server_binary(),
-        databases=1,
-        redis_timeout=5,
-        loglevel="warning",
-        host="127.0.0.1",
-        port=port_for.get_port(None),
-        datadir=tmp_path,
-        startup_timeout=30,
-    )
-    with executor:
-        yield executor
+    _redis_server_binary()
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""A private redis-server for the benchmarks, or the server ``REDIS_URL`` names."""
+"""A private redis-server on loopback, for the tests and the benchmarks; or ``REDIS_URL``.
+
+``RedisServer`` starts ``redis-server`` on a free port of 127.0.0.1 with its files in a folder
+of its own, and can be stopped and started again on the same port with its data (the fault
+tests simulate an outage that way). ``redis_server()`` yields the server the benchmarks
+use: ``REDIS_URL`` when it is set, else a private one.
+"""
 
 from __future__ import annotations
 
@@ -15,64 +21,115 @@ from pathlib import Path
 
 import redis
 
+START_SECONDS = 30  # generous: a busy machine may take a while to start a process
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    """The path of ``redis-server``; a RuntimeError that says how to install it if missing."""
+    path = shutil.which("redis-server")
+    if path is None:
+        raise RuntimeError(
+            "redis-server is not installed. Run `make test` (it installs Debian's "
+            "redis-server as root), install it yourself (`apt-get install redis-server`), or "
+            "point REDIS_URL at a running server."
+        )
+    return path
+
+
+class RedisServer:
+    """A redis-server of its own on 127.0.0.1; ``stop()`` and ``start()`` for outages."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            self._process = subprocess.Popen(  # noqa: S603 - a fixed binary, fixed arguments
+                [
+                    redis_server_binary(),
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    self.host,
+                    "--dir",
+                    str(self.folder),
+                    # Saved to its folder when stopped, so that a restart keeps the data
+                    # as a real server's does; never in the background.
+                    "--save",
+                    "86400 1",
+                    "--appendonly",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                    "--logfile",
+                    str(self.folder / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait_until_up():
+                return
+            if attempt < 2:  # the port was taken between choosing and binding it
+                self.port = free_port()
+        raise RuntimeError(f"redis-server did not start; see {self.folder / 'redis.log'}")
+
+    def _wait_until_up(self) -> bool:
+        probe = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + START_SECONDS
+        try:
+            while time.monotonic() < deadline:
+                if self._process is None or self._process.poll() is not None:
+                    return False  # exited: most likely the port was taken
+                try:
+                    return bool(probe.ping())
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+            return False
+        finally:
+            probe.close()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+        self._process = None
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[tuple[str, str]]:
-    """Yield (URL, what it is): ``REDIS_URL`` if set, else a private redis-server.
-
-    The private server listens on a free loopback port, keeps its files in a temporary folder,
-    persists nothing, and is stopped (and its folder removed) when the block ends.
-    """
+    """Yield (URL, what it is): ``REDIS_URL`` if set, else a private redis-server."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url, "REDIS_URL"
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed: run `make system-deps` or set REDIS_URL")
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
-        port = free_port()
-        proc = subprocess.Popen(  # noqa: S603 - a fixed binary and fixed arguments
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                tmp,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--loglevel",
-                "warning",
-                "--logfile",
-                str(Path(tmp) / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            probe = redis.Redis.from_url(url)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    probe.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("the private redis-server did not start") from None
-                    time.sleep(0.02)
-            probe.close()
-            yield url, "private redis-server on 127.0.0.1"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    try:
+        redis_server_binary()
+    except RuntimeError as exc:
+        sys.exit(str(exc))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp,
+        RedisServer(Path(tmp)) as server,
+    ):
+        yield server.url, "private redis-server on 127.0.0.1"

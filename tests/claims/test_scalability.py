@@ -9,11 +9,11 @@ import textwrap
 
 import redis
 from cryptography.hazmat.primitives import serialization
-from pytest_redis.executor import RedisExecutor
 
 from snippets.sessions.session_store import RedisSessionStore
 from tests.claims.conftest import AUDIENCE, ISSUER, T0, Keys
 from tests.helpers import ROOT, ManualClock
+from tools.redis_server import RedisServer
 
 VERIFY_ELSEWHERE = textwrap.dedent(f"""
     import sys
@@ -44,7 +44,7 @@ def test_another_process_with_only_the_public_key_verifies_the_token(keys: Keys)
 
 
 def test_a_session_is_known_only_to_processes_sharing_its_store(
-    redis_url: str, key_prefix: str, private_redis: RedisExecutor
+    redis_url: str, key_prefix: str, private_redis: RedisServer
 ) -> None:
     clock = ManualClock(T0)
     web_1 = RedisSessionStore(redis.Redis.from_url(redis_url), prefix=key_prefix, now=clock)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import redis
-from pytest_redis.executor import RedisExecutor
 
 from snippets.revocation.revoke_access_token import connect
 from tests.helpers import ManualClock
+from tools.redis_server import RedisServer
 
 T0 = 1_700_000_000  # the tests' "now", in seconds since the epoch
 
@@ -40,7 +40,7 @@ def make_claims() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def outage_client(private_redis: RedisExecutor) -> Iterator[redis.Redis]:
+def outage_client(private_redis: RedisServer) -> Iterator[redis.Redis]:
     """A fail-fast client (as the snippets build it) of a server the test may stop."""
     client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
     yield client

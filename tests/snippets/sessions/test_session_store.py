@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from pytest_redis.executor import RedisExecutor
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -20,6 +19,7 @@ from snippets.sessions.session_store import (
     user_index_key,
 )
 from tests.helpers import ManualClock
+from tools.redis_server import RedisServer
 
 pytestmark = pytest.mark.also_on_cluster
 
@@ -411,14 +411,14 @@ def test_redis_ttls_clean_up_behind_the_deadlines(
 
 
 @pytest.fixture
-def private_store(private_redis: RedisExecutor, clock: ManualClock) -> Iterator[RedisSessionStore]:
+def private_store(private_redis: RedisServer, clock: ManualClock) -> Iterator[RedisSessionStore]:
     client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
     yield RedisSessionStore(client, prefix="app:", now=clock)
     client.close()
 
 
 def test_redis_stopped_fails_closed_and_recovers(
-    private_redis: RedisExecutor, private_store: RedisSessionStore
+    private_redis: RedisServer, private_store: RedisSessionStore
 ) -> None:
     store = private_store
     sid = store.create("alice")
@@ -443,7 +443,7 @@ def test_redis_stopped_fails_closed_and_recovers(
     assert store.destroy(sid) is True and store.validate(sid) is None
 
 
-def test_redis_timing_out_fails_closed_and_recovers(private_redis: RedisExecutor) -> None:
+def test_redis_timing_out_fails_closed_and_recovers(private_redis: RedisServer) -> None:
     url = f"redis://{private_redis.host}:{private_redis.port}/0"
     # Bounds with room for a busy machine: the pause outlasts the timeout tenfold, and the
     # recovery may take a few calls while the server catches up.
