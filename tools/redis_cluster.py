@@ -16,11 +16,9 @@ from pathlib import Path
 import redis
 from redis.cluster import RedisCluster
 
+from tools.redis_server import PortTaken, RedisServer
+
 NODE_TIMEOUT_MS = 1000  # how long before a silent master is failed over
-
-
-class PortTaken(RuntimeError):
-    """A node's redis-server exited at once: most likely its port was taken meanwhile."""
 
 
 def _port_is_free(port: int) -> bool:
@@ -54,64 +52,24 @@ def _binary(name: str) -> str:
     return path
 
 
-@dataclass
-class Node:
-    port: int
-    folder: Path
-    process: subprocess.Popen | None = None
+class Node(RedisServer):
+    """One cluster node: a private redis-server in cluster mode on a fixed port."""
 
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(  # noqa: S603 - redis-server with fixed arguments
-            [
-                _binary("redis-server"),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-node-timeout",
-                str(NODE_TIMEOUT_MS),
-                "--dir",
-                str(self.folder),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--repl-diskless-sync-delay",
-                "0",
-                "--protected-mode",
-                "yes",
-                "--loglevel",
-                "warning",
-                "--logfile",
-                str(self.folder / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def started() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                raise PortTaken(f"redis-server on {self.port} exited at start (port taken?)")
-            return bool(self.client().ping())
-
-        _wait_for(started, f"node {self.port} to start")
+    def __init__(self, port: int, folder: Path) -> None:
+        options = [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
+            "--repl-diskless-sync-delay", "0",
+            "--protected-mode", "yes",
+        ]  # fmt: skip
+        super().__init__(folder, port=port, options=options, persist=False)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        self.kill()  # the failover tests stop a master as a crash would
 
     def role(self) -> str:
-        return self.client().info("replication")["role"]
+        return str(self.client().info("replication")["role"])
 
 
 @dataclass
@@ -193,7 +151,7 @@ class LocalCluster:
         _wait_for(caught_up, "the replicas to catch up", timeout)
 
     def live_nodes(self) -> list[Node]:
-        return [n for n in self.nodes if n.process is not None]
+        return [n for n in self.nodes if n.running]
 
     def master_for(self, key: str) -> Node:
         """The node that currently serves ``key`` as a master."""

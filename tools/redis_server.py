@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import redis
@@ -42,23 +42,56 @@ def redis_server_binary() -> str:
     return path
 
 
+class PortTaken(RuntimeError):
+    """redis-server exited at start: most likely another process took its port."""
+
+
 class RedisServer:
-    """A redis-server of its own on 127.0.0.1; ``stop()`` and ``start()`` for outages."""
+    """A redis-server of its own on 127.0.0.1; ``stop()`` and ``start()`` for outages.
+
+    Args:
+        folder: Where it keeps its log and, when stopped, its data.
+        port: A fixed port (a cluster node's); by default a free one, replaced by another if
+            a different process takes it first.
+        options: More ``redis-server`` arguments, e.g. to enable cluster mode.
+        persist: Save the data when stopped, so that a restart keeps it.
+    """
 
     host = "127.0.0.1"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        port: int | None = None,
+        options: Sequence[str] = (),
+        persist: bool = True,
+    ) -> None:
         self.folder = folder
-        self.port = free_port()
+        self._fixed_port = port is not None
+        self.port = free_port() if port is None else port
+        self._options = list(options)
+        self._persist = persist
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host=self.host, port=self.port, socket_timeout=2)
+
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for attempt in range(3):
+        for attempt in range(1 if self._fixed_port else 3):
+            if attempt:
+                self.port = free_port()  # the chosen one was taken before we bound it
+            # A save point only for the save at shutdown; never one in the background.
+            save = "86400 1" if self._persist else ""
             self._process = subprocess.Popen(  # noqa: S603 - a fixed binary, fixed arguments
                 [
                     redis_server_binary(),
@@ -68,25 +101,23 @@ class RedisServer:
                     self.host,
                     "--dir",
                     str(self.folder),
-                    # Saved to its folder when stopped, so that a restart keeps the data
-                    # as a real server's does; never in the background.
                     "--save",
-                    "86400 1",
+                    save,
                     "--appendonly",
                     "no",
                     "--loglevel",
                     "warning",
                     "--logfile",
                     str(self.folder / "redis.log"),
+                    *self._options,
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             if self._wait_until_up():
                 return
-            if attempt < 2:  # the port was taken between choosing and binding it
-                self.port = free_port()
-        raise RuntimeError(f"redis-server did not start; see {self.folder / 'redis.log'}")
+        self.stop()
+        raise PortTaken(f"redis-server on {self.port} did not start; see {self.folder}")
 
     def _wait_until_up(self) -> bool:
         probe = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
@@ -104,8 +135,16 @@ class RedisServer:
             probe.close()
 
     def stop(self) -> None:
+        """Shut down as an operator would (saving the data if ``persist``)."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
+            self._process.wait(timeout=10)
+        self._process = None
+
+    def kill(self) -> None:
+        """End the process at once, as a crash would: nothing saved, nothing flushed."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
             self._process.wait(timeout=10)
         self._process = None
 
