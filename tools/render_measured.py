@@ -228,7 +228,7 @@ COST_LABELS: list[tuple[str, str]] = [
     ),
     ("blocklist_check", "Blocklist check alone (`EXISTS`)"),
     ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
-    ("session_validate", "Validate a session (one script call)"),
+    ("session_validate", "Validate a session (one plain read)"),
     *((f"issue_{a}", f"Issue an {a} token") for a in ALGORITHMS),
     ("session_create", "Create a session"),
 ]
@@ -270,7 +270,7 @@ def round_trips_fragment(d: dict[str, Any]) -> str:
 def scaling_costs_fragment(d: dict[str, Any]) -> str:
     c = d["costs"]
     labels = [
-        ("session_validate", "Validate a session (one script call)"),
+        ("session_validate", "Validate a session (one plain read)"),
         ("blocklist_and_cutoff_check", "Blocklist and cut-off check (`MGET`)"),
     ]
     rows = [

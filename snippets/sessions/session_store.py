@@ -61,6 +61,10 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 IDLE_TIMEOUT_SECONDS = 30 * 60
+# Validation writes the new idle deadline only once it has moved by more than this, so a
+# session in use costs one plain read per request. It may then end up to this much
+# early, never late.
+IDLE_GRANULARITY_SECONDS = 60
 ABSOLUTE_TIMEOUT_SECONDS = 8 * 60 * 60
 MAX_USER_ID_LENGTH = 256
 # secrets.token_urlsafe(32): 32 random bytes as 43 base64url characters, no padding.
@@ -139,21 +143,28 @@ class Session:
 # Every script touches exactly one key, so it runs unchanged on one server and on a
 # cluster.
 
-# KEYS: session. ARGV: now (ms), idle timeout (ms). Returns the record as one string,
-# "created\nabsolute\nidle\ndata\nuser" (data is ASCII JSON, so holds no newline), or
-# nil.
-_VALIDATE = """
-local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
-if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
-local now, abs = tonumber(ARGV[1]), tonumber(r[4])
-if now >= abs or now >= tonumber(r[5]) then
-  redis.call('DEL', KEYS[1])
-  return false
-end
-local idle = string.format('%d', math.min(now + tonumber(ARGV[2]), abs))
-redis.call('HSET', KEYS[1], 'idle_exp', idle)
-redis.call('PEXPIRE', KEYS[1], tonumber(idle) - now)
-return r[3] .. '\\n' .. r[4] .. '\\n' .. idle .. '\\n' .. r[2] .. '\\n' .. r[1]
+# Validation itself is a plain HMGET; these two run only when it must write.
+
+# KEYS: session. ARGV: now, new idle deadline (ms), user. Pushes the idle deadline
+# forward, never back, and only on the live record of the same user: never recreates a
+# record that a logout deleted meanwhile. 1 if it moved.
+_SLIDE = """
+local r = redis.call('HMGET', KEYS[1], 'user', 'idle_exp')
+if r[1] ~= ARGV[3] or not r[2] then return 0 end
+if tonumber(ARGV[2]) <= tonumber(r[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'idle_exp', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[1]))
+return 1
+"""
+
+# KEYS: session. ARGV: the idle and absolute deadlines (ms) that were read, past.
+# Deletes the record only if it still is the one read: a concurrent request may have
+# moved the idle deadline meanwhile. 1 if deleted.
+_EXPIRE = """
+local r = redis.call('HMGET', KEYS[1], 'idle_exp', 'abs_exp')
+if r[1] ~= ARGV[1] or r[2] ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 """
 
 # KEYS: session. ARGV: now, idle deadline, absolute deadline (ms), user, data, created
@@ -259,21 +270,23 @@ class RedisSessionStore:
         prefix: str = "",
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
         absolute_timeout: float = ABSOLUTE_TIMEOUT_SECONDS,
+        idle_granularity: float = IDLE_GRANULARITY_SECONDS,
         now: Callable[[], float] = time.time,
     ) -> None:
         if not 0 < idle_timeout <= absolute_timeout:
             raise ValueError("need 0 < idle_timeout <= absolute_timeout")
+        if not 0 <= idle_granularity < idle_timeout:
+            raise ValueError("need 0 <= idle_granularity < idle_timeout")
         self._r = client
         self._prefix = prefix
         self._session_prefix = f"{prefix}session:"
         self._idle_ms = int(idle_timeout * 1000)
         self._absolute_ms = int(absolute_timeout * 1000)
+        self._granularity_ms = int(idle_granularity * 1000)
         self._now = now
         # register_script runs EVALSHA and loads the script only if Redis lacks it.
-        # Redis names a script by its SHA-1: an identifier, not a security function.
-        self._validate_sha = hashlib.sha1(
-            _VALIDATE.encode(), usedforsecurity=False
-        ).hexdigest()
+        self._slide = client.register_script(_SLIDE)
+        self._expire = client.register_script(_EXPIRE)
         self._create = client.register_script(_CREATE)
         self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
@@ -351,7 +364,10 @@ class RedisSessionStore:
     def validate(self, session_id: object) -> Session | None:
         """Return the live session for ``session_id``, sliding its idle deadline.
 
-        One round trip to Redis, and none at all for a malformed ID.
+        One plain read (``HMGET``) in Redis, and nothing at all for a malformed ID.
+        Both deadlines are decided here against the store's clock. It writes only when
+        the idle deadline has moved by more than the granularity (a second round trip,
+        once a minute by default), or to delete an expired record.
 
         Args:
             session_id: The untrusted value from the cookie.
@@ -364,30 +380,29 @@ class RedisSessionStore:
         """
         if type(session_id) is not str or not SESSION_ID.fullmatch(session_id):
             return None  # never send attacker-shaped input to Redis
-        handle = hashlib.sha256(session_id.encode()).hexdigest()
-        args = (self._session_prefix + handle, int(self._now() * 1000), self._idle_ms)
-        # the hot path: EVALSHA directly, loading the script only if Redis lacks it
-        try:
-            try:
-                record = self._r.evalsha(self._validate_sha, 1, *args)
-            except redis.exceptions.NoScriptError:
-                self._r.script_load(_VALIDATE)
-                record = self._r.evalsha(self._validate_sha, 1, *args)
-        except redis.RedisError as exc:
-            raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
-        if record is None:
-            return None
-        # one bulk string: cheaper to send and parse than five
-        if type(record) is bytes:
-            record = record.decode()
-        created, absolute, idle, data, user = record.split("\n", 4)
+        handle = session_handle(session_id)
+        key = session_key(self._prefix, handle)
+        with _store_errors():
+            values = self._r.hmget(key, _RECORD_FIELDS)  # the hot path: one plain read
+            fields = [v for v in values if v is not None]
+            if len(fields) < len(_RECORD_FIELDS):
+                return None  # unknown, expired, or only an "ended" marker
+            user, data, created, absolute, idle = (_text(v) for v in fields)
+            now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
+            if now >= absolute_ms or now >= idle_ms:
+                self._expire([key], [idle, absolute])  # unless another request slid it
+                return None
+            new_idle = min(now + self._idle_ms, absolute_ms)
+            if new_idle - idle_ms > self._granularity_ms:  # at most once a granularity
+                self._slide([key], [now, new_idle, user])
+                idle_ms = new_idle
         return Session(
             user,
             json.loads(data),
             handle,
             int(created) / 1000,
-            int(absolute) / 1000,
-            int(idle) / 1000,
+            absolute_ms / 1000,
+            idle_ms / 1000,
         )
 
     # --8<-- [end:validate]

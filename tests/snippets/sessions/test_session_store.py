@@ -400,11 +400,13 @@ def test_redis_ttls_clean_up_behind_the_deadlines(
     index = user_index_key(key_prefix, "alice")
     assert 29 * MINUTE * 1000 < redis_client.pttl(key) <= 30 * MINUTE * 1000
     assert 7.9 * HOUR * 1000 < redis_client.pttl(index) <= 8 * HOUR * 1000
-    while clock.now < 1_700_000_000 + 7 * HOUR + 50 * MINUTE:
-        clock.advance(25 * MINUTE)
+    while clock.now < 1_700_000_000 + 7 * HOUR + 40 * MINUTE:
+        clock.advance(20 * MINUTE)
         assert store.validate(sid) is not None
-    # 7h55m after login only 5 minutes remain: the TTL is capped by the absolute deadline.
-    assert 4 * MINUTE * 1000 < redis_client.pttl(key) <= 5 * MINUTE * 1000
+    # The last write, 7h40m after login, left only 20 minutes: the TTL is capped by the
+    # absolute deadline. (Redis counts real time; validation writes the TTL only when it
+    # moves the idle deadline, so the check follows the last write.)
+    assert 19 * MINUTE * 1000 < redis_client.pttl(key) <= 20 * MINUTE * 1000
 
 
 # -- Redis down or stuck: fail closed, recover by itself ------------------------------------
@@ -523,3 +525,102 @@ def test_concurrent_use_loses_nothing_and_leaks_nothing(
         *(session_key(key_prefix, _handle(s)) for s in live),
         *(user_index_key(key_prefix, u) for u in users),
     }
+
+
+# -- the read path: one plain read, a write at most once a granularity ------------------
+
+
+def _writes(client: redis.Redis) -> int:
+    """Writing commands this server ran, inside scripts or not (Redis counts both)."""
+    stats = client.info("commandstats")
+    names = ("hset", "hdel", "pexpire", "expire", "del", "set", "zadd", "zrem")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in names)
+
+
+def test_a_session_in_use_costs_one_read_and_at_most_one_write_a_minute(
+    private_redis: RedisServer, clock: ManualClock
+) -> None:
+    client = redis.Redis.from_url(private_redis.url)
+    store = RedisSessionStore(client, now=clock)
+    sid = store.create("alice")
+    before = _writes(client)
+    for _ in range(120):  # a request every second for two minutes
+        clock.advance(1)
+        assert store.validate(sid) is not None
+    # One slide, at 61 s (the first time the deadline has moved by more than 60 s): its
+    # HSET and PEXPIRE. 120 validations, 2 writes; the Lua design made 240.
+    assert _writes(client) - before == 2
+    client.close()
+
+
+def test_the_granularity_ends_a_session_early_at_most_never_late(
+    store: RedisSessionStore, clock: ManualClock
+) -> None:
+    start = clock.now
+    sid = store.create("alice")
+    clock.now = start + 90
+    assert store.validate(sid) is not None  # moved 90 s: written, idle ends at +1890
+    clock.now = start + 120
+    session = store.validate(sid)  # moved 30 s only: not written
+    assert session is not None and session.idle_expires_at == start + 90 + 30 * MINUTE
+    # The exact idle deadline would be +1920: it ends at +1890, 30 s early (< 60 s).
+    clock.now = start + 90 + 30 * MINUTE - 1
+    assert store.validate(sid) is not None
+    clock.now = start + 90 + 30 * MINUTE - 1 + 30 * MINUTE  # a request just in time...
+    assert store.validate(sid) is None  # ...is refused: it had ended at +1890
+
+
+def test_concurrent_validations_never_move_a_deadline_back_or_past_its_limit(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
+) -> None:
+    start = clock.now
+    sid = store.create("alice")
+    key = session_key(key_prefix, _handle(sid))
+    stores = [  # eight app processes whose requests arrive 100 to 107 s after login
+        RedisSessionStore(redis_client, prefix=key_prefix, now=lambda n=n: start + 100 + n)
+        for n in range(8)
+    ]
+    barrier = threading.Barrier(len(stores))
+    results: list[object] = []
+
+    def validate(s: RedisSessionStore) -> None:
+        barrier.wait()
+        results.append(s.validate(sid))
+
+    threads = [threading.Thread(target=validate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r is not None for r in results)
+    idle = int(_text_of(redis_client.hget(key, "idle_exp")))
+    assert idle == (start + 107 + 30 * MINUTE) * 1000  # the latest request wins, no more
+
+
+def test_a_slide_never_brings_back_a_session_logged_out_meanwhile(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
+) -> None:
+    sid = store.create("alice")
+    key = session_key(key_prefix, _handle(sid))
+    clock.advance(5 * MINUTE)
+    stores = [RedisSessionStore(redis_client, prefix=key_prefix, now=clock) for _ in range(8)]
+    barrier = threading.Barrier(len(stores) + 1)
+
+    def validate(s: RedisSessionStore) -> None:
+        barrier.wait()
+        s.validate(sid)
+
+    threads = [threading.Thread(target=validate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    assert store.destroy(sid) is True
+    for t in threads:
+        t.join()
+    assert redis_client.exists(key) == 0  # no half record written after the logout
+    assert store.validate(sid) is None
+
+
+def _text_of(value: bytes | str | None) -> str:
+    assert value is not None
+    return value.decode() if isinstance(value, bytes) else value
