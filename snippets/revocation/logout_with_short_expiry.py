@@ -109,6 +109,19 @@ def log_in(
     )
 
 
+def _verify(access_token: str, key: bytes, now: Callable[[], float]) -> dict[str, Any]:
+    # The one set of checks every access token of this pattern must pass.
+    return verify_token(
+        access_token,
+        key,
+        algorithm=ALGORITHM,
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        typ="at+jwt",
+        now=now(),
+    )
+
+
 def authenticate(
     r: redis.Redis,
     key: bytes,
@@ -125,15 +138,7 @@ def authenticate(
         TokenRefused: The token was revoked or issued before the user's cut-off.
         RevocationUnavailable: Redis did not answer: refuse the request (fail closed).
     """
-    claims = verify_token(
-        access_token,
-        key,
-        algorithm=ALGORITHM,
-        audience=AUDIENCE,
-        issuer=ISSUER,
-        typ="at+jwt",
-        now=now(),
-    )
+    claims = _verify(access_token, key, now)
     check_access_token(r, claims, prefix=prefix)
     return claims
 
@@ -185,15 +190,7 @@ def log_out(
     if access_token is None:
         return
     try:
-        claims = verify_token(
-            access_token,
-            key,
-            algorithm=ALGORITHM,
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            typ="at+jwt",
-            now=now(),
-        )
+        claims = _verify(access_token, key, now)
     except TokenError:
         return
     revoke_access_token(
