@@ -387,8 +387,14 @@ class RedisSessionStore:
             fields = [v for v in values if v is not None]
             if len(fields) < len(_RECORD_FIELDS):
                 return None  # unknown, expired, or only an "ended" marker
-            user, data, created, absolute, idle = (_text(v) for v in fields)
-            now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
+            try:  # a record is trusted no more than any other reply
+                user, data, created, absolute, idle = (_text(v) for v in fields)
+                now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
+                created_s, stored = int(created) / 1000, json.loads(data)
+                if not isinstance(stored, dict):
+                    raise ValueError("session data is not a JSON object")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise SessionStoreUnavailable("malformed session record") from exc
             if now >= absolute_ms or now >= idle_ms:
                 self._expire([key], [idle, absolute])  # unless another request slid it
                 return None
@@ -397,12 +403,7 @@ class RedisSessionStore:
                 self._slide([key], [now, new_idle, user])
                 idle_ms = new_idle
         return Session(
-            user,
-            json.loads(data),
-            handle,
-            int(created) / 1000,
-            absolute_ms / 1000,
-            idle_ms / 1000,
+            user, stored, handle, created_s, absolute_ms / 1000, idle_ms / 1000
         )
 
     # --8<-- [end:validate]

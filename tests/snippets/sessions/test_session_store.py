@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -624,3 +626,33 @@ def test_a_slide_never_brings_back_a_session_logged_out_meanwhile(
 def _text_of(value: bytes | str | None) -> str:
     assert value is not None
     return value.decode() if isinstance(value, bytes) else value
+
+
+_FIELD_VALUES = st.one_of(
+    st.binary(max_size=64),
+    st.text(max_size=64),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(
+        ["", "nan", "1e309", "[]", '"s"', "{}", "null", "\udcff".encode("utf-8", "surrogatepass")]
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    field=st.sampled_from(["user", "data", "created", "abs_exp", "idle_exp"]), value=_FIELD_VALUES
+)
+def test_a_corrupted_record_is_no_session_or_a_store_error(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, field: str, value: object
+) -> None:
+    """A Redis reply is input too: whatever a record holds, validate answers a Session, None
+    or SessionStoreUnavailable, never another exception."""
+    sid = store.create("alice", {"role": "reader"})
+    redis_client.hset(session_key(key_prefix, _handle(sid)), field, value)  # type: ignore[arg-type]
+    try:
+        session = store.validate(sid)
+    except SessionStoreUnavailable:
+        return
+    assert session is None or isinstance(session.data, dict)
