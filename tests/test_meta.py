@@ -31,22 +31,9 @@ NON_PYTHON_FENCES = {"bash", "text"}
 # Inline Python fences that may be skipped, by file and first line, each with its reason.
 ALLOWED_SKIPS: dict[tuple[str, str], str] = {}
 
-FENCE = re.compile(
-    r"^(?P<indent> *)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)\s*$",
-    re.M | re.S,
-)
-
-
-def _fences(path: Path) -> list[tuple[int, str, str]]:
-    text = path.read_text()
-    return [
-        (text[: m.start()].count("\n") + 1, m["info"].strip(), m["body"])
-        for m in FENCE.finditer(text)
-    ]
-
 
 def _all_fences() -> list[tuple[Path, int, str, str]]:
-    return [(path, *fence) for path in MARKDOWN_FILES for fence in _fences(path)]
+    return [(path, f.line, f.info, f.body) for path in MARKDOWN_FILES for f in fences(path)]
 
 
 def _includes() -> list[tuple[Path, int, str, str | None]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 from redis.cluster import RedisCluster
 
-from tools.redis_server import PortTaken, RedisServer
+from tools.redis_server import PortTaken, RedisServer, free_port
 
 NODE_TIMEOUT_MS = 1000  # how long before a silent master is failed over
 
@@ -34,9 +34,7 @@ def _free_cluster_ports(count: int) -> list[int]:
     """Ports p with p and p + 10000 (the cluster bus) both free."""
     ports: list[int] = []
     while len(ports) < count:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         if port < 55000 and port not in ports and _port_is_free(port + 10000):
             ports.append(port)
     return ports

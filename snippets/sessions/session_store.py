@@ -279,7 +279,6 @@ class RedisSessionStore:
             raise ValueError("need 0 <= idle_granularity < idle_timeout")
         self._r = client
         self._prefix = prefix
-        self._session_prefix = f"{prefix}session:"
         self._idle_ms = int(idle_timeout * 1000)
         self._absolute_ms = int(absolute_timeout * 1000)
         self._granularity_ms = int(idle_granularity * 1000)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from app.demo_idp import DemoIdentityProvider
 from app.main import Settings, create_app, make_demo_users
 from snippets.tokens.keys import generate_private_key
 from tests.helpers import ROOT, ManualClock
+from tools.redis_server import free_port
 
 PASSWORD = "demo-password-for-tests"
 USERS = make_demo_users(PASSWORD)
@@ -97,12 +97,6 @@ class Browser:
 
     def close(self) -> None:
         self.http.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
