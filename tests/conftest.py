@@ -13,6 +13,11 @@ Fixtures for tests:
 ``private_redis``    a fresh ``redis-server`` for this test alone, which the test may stop
                      and start again (fault tests); always private, even with ``REDIS_URL``.
 ``redis_cluster``    a private Redis Cluster (three masters, one replica each) on loopback.
+``api``              "sync" or "async": a test that asks for it runs once with each.
+``loop_thread``      an event loop in a thread of its own (tests.async_bridge), for async code.
+``redis_clients``    ``redis_clients(url=None, counter=None, **kwargs)`` makes a client of the
+                     ``api``'s kind (``redis.asyncio`` for "async") on this test's topology,
+                     closed at the end of the test.
 
 A test module marked ``pytestmark = pytest.mark.also_on_cluster`` runs each of its tests that use
 ``redis_client`` or ``counting_redis`` twice: on one server and on the cluster (the client is then
@@ -25,15 +30,19 @@ import os
 import secrets
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
+import redis.asyncio.cluster
 from filelock import FileLock
 from playwright.sync_api import Browser, sync_playwright
 from redis.cluster import RedisCluster
 
+from tests.async_bridge import LoopThread
 from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.site_server import build_site, serve
 from tools.redis_cluster import LocalCluster
@@ -82,18 +91,32 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line("markers", "cluster: needs the Redis Cluster (make test-fast skips)")
     config.addinivalue_line(
+        "markers", "counts_round_trips: counts a client's round trips (not on an async cluster)"
+    )
+    config.addinivalue_line(
         "markers", "browser: builds the site or opens it in Chromium (make test-fast skips)"
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    uses_redis = {"redis_client", "counting_redis"} & set(metafunc.fixturenames)
-    if uses_redis and metafunc.definition.get_closest_marker("also_on_cluster"):
-        metafunc.parametrize(
-            "redis_topology",
-            ["single", pytest.param("cluster", marks=pytest.mark.cluster)],
-            indirect=True,
-        )
+    names = set(metafunc.fixturenames)
+    uses_redis = {"redis_client", "counting_redis", "redis_clients"} & names
+    both = uses_redis and metafunc.definition.get_closest_marker("also_on_cluster")
+    on_cluster = pytest.param("cluster", marks=pytest.mark.cluster)
+    if "api" in names and both and metafunc.definition.get_closest_marker("counts_round_trips"):
+        # Every pair but (async, cluster): redis-py's asyncio cluster client takes no
+        # connection class, so nothing could count its round trips.
+        pairs = [
+            ("sync", "single"),
+            ("async", "single"),
+            pytest.param("sync", "cluster", marks=pytest.mark.cluster),
+        ]
+        metafunc.parametrize(("api", "redis_topology"), pairs, indirect=True)
+        return
+    if "api" in names:
+        metafunc.parametrize("api", ["sync", "async"], indirect=True)
+    if both:
+        metafunc.parametrize("redis_topology", ["single", on_cluster], indirect=True)
 
 
 _BROWSER_FIXTURES = {"browser", "built_site", "site_url"}
@@ -139,6 +162,76 @@ def redis_client(
     client = _client_for(request, redis_topology, redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> str:
+    """Which version of a snippet the test drives: the blocking one or the asyncio one."""
+    return str(request.param)
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[LoopThread]:
+    loop = LoopThread()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def redis_clients(
+    request: pytest.FixtureRequest,
+    api: str,
+    redis_topology: str,
+    redis_url: str,
+    loop_thread: LoopThread,
+) -> Iterator[Callable[..., Any]]:
+    """Make clients of the ``api``'s kind: ``make(url=None, counter=None, **kwargs)``.
+
+    ``url`` defaults to the test's topology (one server or the cluster); ``counter`` (a
+    RoundTripCounter) counts the client's round trips. redis-py's asyncio cluster client
+    takes no connection class, so an async client on the cluster cannot be counted.
+    """
+    made: list[Any] = []
+
+    def make(url: str | None = None, counter: RoundTripCounter | None = None, **kwargs: Any) -> Any:
+        if api == "sync":
+            if counter is not None:
+                kwargs["connection_class"] = counter.connection_class()
+            client = (
+                redis.Redis.from_url(url, **kwargs)
+                if url
+                else _client_for(request, redis_topology, redis_url, **kwargs)
+            )
+            if counter is not None:
+                client.ping()
+                counter.count = 0
+        else:
+            on_cluster = url is None and redis_topology == "cluster"
+            if counter is not None:
+                if on_cluster:
+                    pytest.fail("an async cluster client cannot be counted", pytrace=False)
+                kwargs["connection_class"] = counter.async_connection_class()
+            if on_cluster:
+                cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+                client = redis.asyncio.cluster.RedisCluster.from_url(cluster.url(), **kwargs)
+                # Learn the slot map before concurrent use, as an app does at start-up:
+                # redis-py's asyncio cluster client used concurrently before that can fail
+                # with a TypeError (seen with redis-py 8.1; see snippets/scaling).
+                loop_thread.run(client.initialize())
+            else:
+                client = redis.asyncio.Redis.from_url(url or redis_url, **kwargs)
+            if counter is not None:
+                loop_thread.run(client.ping())
+                counter.count = 0
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if api == "sync":
+            client.close()
+        else:
+            loop_thread.run(client.aclose())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+import redis.asyncio
 
 
 class RoundTripCounter:
@@ -32,3 +33,25 @@ class RoundTripCounter:
                 return super().send_packed_command(command, check_health)
 
         return CountingConnection
+
+    def async_connection_class(self) -> type[redis.asyncio.Connection]:
+        """`connection_class` for ``redis.asyncio`` clients (one server only: the asyncio
+        cluster client takes no connection class)."""
+        counter = self
+
+        class CountingAsyncConnection(redis.asyncio.Connection):
+            _handshaking = False
+
+            async def on_connect_check_health(self, check_health: bool = True) -> None:
+                self._handshaking = True
+                try:
+                    await super().on_connect_check_health(check_health)
+                finally:
+                    self._handshaking = False
+
+            async def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+                if not self._handshaking:
+                    counter.count += 1
+                return await super().send_packed_command(command, check_health)
+
+        return CountingAsyncConnection

@@ -54,9 +54,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeGuard
 
 import redis
+import redis.asyncio
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
@@ -87,6 +88,19 @@ def connect(url: str) -> redis.Redis:
         socket_connect_timeout=0.25,  # a dead host fails fast...
         socket_timeout=0.25,  # ...and so does a stuck one
         retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2),
+        health_check_interval=30,
+    )
+
+
+def connect_async(url: str) -> redis.asyncio.Redis:
+    """`connect` for ``redis.asyncio``: the same timeouts and retries."""
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_connect_timeout=0.25,
+        socket_timeout=0.25,
+        retry=redis.asyncio.retry.Retry(
+            ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2
+        ),
         health_check_interval=30,
     )
 
@@ -217,6 +231,7 @@ return 0
 """
 # --8<-- [end:scripts]
 
+
 # --8<-- [start:keys]
 def session_handle(session_id: str) -> str:
     """The session's name in Redis, in logs and in the device list: the SHA-256 of its
@@ -246,26 +261,26 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class RedisSessionStore:
-    """Sessions in Redis: create, validate, rotate, destroy, destroy all, list.
+def _is_session_id(value: object) -> TypeGuard[str]:
+    return type(value) is str and SESSION_ID.fullmatch(value) is not None
 
-    Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow,
-    and nothing else for bad input: a malformed, unknown or expired ID is simply not a
-    session.
 
-    Args:
-        client: A redis-py client (bytes or decoded responses), or a
-            ``redis.cluster.RedisCluster``; see `connect`.
-        prefix: Put in front of every key this store writes.
-        idle_timeout: Seconds without use after which a session ends.
-        absolute_timeout: Seconds after creation after which a session ends, used or
-            not.
-        now: The clock, seconds since the epoch. Tests pass their own.
-    """
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What validation decided from the record it read: the session, and a write."""
+
+    session: Session | None
+    script: Any = None  # the script to run on the record, if any
+    args: tuple[str | int, ...] = ()
+
+
+class _StoreRules:
+    """Settings, keys and every decision of the store: no I/O, so the sync and the
+    async store share one copy of the rules and differ only in how they call Redis."""
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Any,
         *,
         prefix: str = "",
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
@@ -290,9 +305,6 @@ class RedisSessionStore:
         self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
 
-    def _handle(self, session_id: str) -> str:
-        return session_handle(session_id)
-
     def _session_key(self, handle: str) -> str:
         return session_key(self._prefix, handle)
 
@@ -309,9 +321,19 @@ class RedisSessionStore:
                 f"user_id must be a str of 1 to {MAX_USER_ID_LENGTH} characters"
             )
 
-    def _index_add(self, user_id: str, handle: str, absolute: int, now: int) -> None:
-        """Put ``handle`` in the user's index, before its record exists (one round
-        trip)."""
+    @staticmethod
+    def _payload(data: Mapping[str, Any] | None) -> str:
+        return json.dumps(dict(data or {}), separators=(",", ":"))
+
+    def _record_args(
+        self, user_id: str, payload: str, created: int, absolute: int, now: int
+    ) -> list[str | int]:
+        """The arguments of `_CREATE` for a record with a fresh idle deadline."""
+        idle = min(now + self._idle_ms, absolute)
+        return [now, idle, absolute, user_id, payload, created]
+
+    def _index_add(self, user_id: str, handle: str, absolute: int, now: int) -> Any:
+        """A pipeline that puts ``handle`` in the user's index (one round trip)."""
         index = self._index_key(user_id)
         pipe = self._r.pipeline(transaction=False)
         # entries past their absolute deadline
@@ -319,7 +341,126 @@ class RedisSessionStore:
         pipe.zadd(index, {handle: absolute})
         pipe.pexpire(index, absolute - now, nx=True)
         pipe.pexpire(index, absolute - now, gt=True)
-        pipe.execute()
+        return pipe
+
+    def _judge(self, handle: str, values: list[Any]) -> _Verdict:
+        """Decide validation from the record's fields, against the store's clock."""
+        fields = [v for v in values if v is not None]
+        if len(fields) < len(_RECORD_FIELDS):
+            return _Verdict(None)  # unknown, expired, or only an "ended" marker
+        try:  # a record is trusted no more than any other reply
+            user, data, created, absolute, idle = (_text(v) for v in fields)
+            now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
+            created_s, stored = int(created) / 1000, json.loads(data)
+            if not isinstance(stored, dict):
+                raise ValueError("session data is not a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SessionStoreUnavailable("malformed session record") from exc
+        if now >= absolute_ms or now >= idle_ms:  # delete, unless a request slid it
+            return _Verdict(None, self._expire, (idle, absolute))
+        session = Session(
+            user, stored, handle, created_s, absolute_ms / 1000, idle_ms / 1000
+        )
+        new_idle = min(now + self._idle_ms, absolute_ms)
+        if new_idle - idle_ms <= self._granularity_ms:
+            return _Verdict(session)  # the common case: nothing to write
+        moved = Session(
+            user, stored, handle, created_s, absolute_ms / 1000, new_idle / 1000
+        )
+        return _Verdict(moved, self._slide, (now, new_idle, user))
+
+    def _end_handles(self, user_id: str, entries: list[tuple[Any, float]]) -> Any:
+        """A pipeline that ends every handle in ``entries`` (split per node on a
+        cluster)."""
+        now = self._now_ms()
+        pipe = self._r.pipeline(transaction=False)
+        for handle, deadline in entries:
+            key = self._session_key(_text(handle))
+            # EVAL by name: a cluster pipeline has no eval() method.
+            pipe.execute_command("EVAL", _END, 1, key, now, int(deadline), user_id)
+        return pipe
+
+    def _unindex_and_reread(self, index: str, entries: list[tuple[Any, float]]) -> Any:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrem(index, *(handle for handle, _ in entries))
+        pipe.zrange(index, 0, -1, withscores=True)
+        return pipe
+
+    def _read_index(self, index: str, now: int) -> Any:
+        """A pipeline that prunes entries past their absolute deadline and reads the
+        rest."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zremrangebyscore(index, "-inf", now)
+        pipe.zrange(index, 0, -1)
+        return pipe
+
+    def _read_records(self, handles: list[str]) -> Any:
+        pipe = self._r.pipeline(transaction=False)
+        for handle in handles:
+            pipe.hmget(self._session_key(handle), _RECORD_FIELDS)
+        return pipe
+
+    def _listed(
+        self, user_id: str, handles: list[str], records: list[Any], now: int
+    ) -> tuple[list[Session], list[str]]:
+        """The live sessions among ``records``, oldest first, and the dead handles."""
+        live, dead = [], []
+        for handle, values in zip(handles, records, strict=True):
+            if None in values or _text(values[0]) != user_id:
+                continue  # not written yet, ended, or expired away: not listed
+            _, data, created, absolute, idle = (_text(v) for v in values)
+            if now >= min(int(absolute), int(idle)):
+                dead.append(handle)  # past a deadline: it never comes back
+                continue
+            times = (int(created) / 1000, int(absolute) / 1000, int(idle) / 1000)
+            live.append(Session(user_id, json.loads(data), handle, *times))
+        return sorted(live, key=lambda s: s.created_at), dead
+
+    def _prune(self, index: str, dead: list[str]) -> Any:
+        pipe = self._r.pipeline(transaction=False)
+        for handle in dead:
+            pipe.delete(self._session_key(handle))
+        pipe.zrem(index, *dead)
+        return pipe
+
+
+class RedisSessionStore(_StoreRules):
+    """Sessions in Redis: create, validate, rotate, destroy, destroy all, list.
+
+    Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow,
+    and nothing else for bad input: a malformed, unknown or expired ID is simply not a
+    session. `AsyncRedisSessionStore` is the same store for ``redis.asyncio``.
+
+    Args:
+        client: A redis-py client (bytes or decoded responses), or a
+            ``redis.cluster.RedisCluster``; see `connect`.
+        prefix: Put in front of every key this store writes.
+        idle_timeout: Seconds without use after which a session ends.
+        absolute_timeout: Seconds after creation after which a session ends, used or
+            not.
+        idle_granularity: Validation writes the idle deadline only once it has moved
+            by more than this many seconds.
+        now: The clock, seconds since the epoch. Tests pass their own.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "",
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        absolute_timeout: float = ABSOLUTE_TIMEOUT_SECONDS,
+        idle_granularity: float = IDLE_GRANULARITY_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            client,
+            prefix=prefix,
+            idle_timeout=idle_timeout,
+            absolute_timeout=absolute_timeout,
+            idle_granularity=idle_granularity,
+            now=now,
+        )
 
     # --8<-- [end:class]
 
@@ -339,20 +480,21 @@ class RedisSessionStore:
 
         Returns:
             The session ID (43 characters) for the cookie.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer; no session was started.
         """
         self._check_user_id(user_id)
-        payload = json.dumps(dict(data or {}), separators=(",", ":"))
-        now = self._now_ms()
+        payload, now = self._payload(data), self._now_ms()
         absolute = now + self._absolute_ms
-        idle = min(now + self._idle_ms, absolute)
         with _store_errors():
             # A 256-bit clash will not happen, but a "log out everywhere" that ends this
             # handle before its record is written may: then draw a new ID.
             for _ in range(5):
                 session_id = secrets.token_urlsafe(32)
-                handle = self._handle(session_id)
-                self._index_add(user_id, handle, absolute, now)
-                args: list[str | int] = [now, idle, absolute, user_id, payload, now]
+                handle = session_handle(session_id)
+                args = self._record_args(user_id, payload, now, absolute, now)
+                self._index_add(user_id, handle, absolute, now).execute()
                 if self._create([self._session_key(handle)], args):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
@@ -377,33 +519,15 @@ class RedisSessionStore:
         Raises:
             SessionStoreUnavailable: Redis could not answer; the session is not valid.
         """
-        if type(session_id) is not str or not SESSION_ID.fullmatch(session_id):
+        if not _is_session_id(session_id):
             return None  # never send attacker-shaped input to Redis
         handle = session_handle(session_id)
-        key = session_key(self._prefix, handle)
+        key = self._session_key(handle)
         with _store_errors():
-            values = self._r.hmget(key, _RECORD_FIELDS)  # the hot path: one plain read
-            fields = [v for v in values if v is not None]
-            if len(fields) < len(_RECORD_FIELDS):
-                return None  # unknown, expired, or only an "ended" marker
-            try:  # a record is trusted no more than any other reply
-                user, data, created, absolute, idle = (_text(v) for v in fields)
-                now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
-                created_s, stored = int(created) / 1000, json.loads(data)
-                if not isinstance(stored, dict):
-                    raise ValueError("session data is not a JSON object")
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise SessionStoreUnavailable("malformed session record") from exc
-            if now >= absolute_ms or now >= idle_ms:
-                self._expire([key], [idle, absolute])  # unless another request slid it
-                return None
-            new_idle = min(now + self._idle_ms, absolute_ms)
-            if new_idle - idle_ms > self._granularity_ms:  # at most once a granularity
-                self._slide([key], [now, new_idle, user])
-                idle_ms = new_idle
-        return Session(
-            user, stored, handle, created_s, absolute_ms / 1000, idle_ms / 1000
-        )
+            verdict = self._judge(handle, self._r.hmget(key, _RECORD_FIELDS))
+            if verdict.script is not None:  # at most once a granularity, or expiry
+                verdict.script([key], verdict.args)
+        return verdict.session
 
     # --8<-- [end:validate]
 
@@ -433,35 +557,29 @@ class RedisSessionStore:
         Raises:
             SessionStoreUnavailable: Redis could not answer.
         """
-        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        if not _is_session_id(session_id):
             return None
-        old = self._handle(session_id)
-        new_id = secrets.token_urlsafe(32)
-        new = self._handle(new_id)
+        old_key = self._session_key(session_handle(session_id))
         with _store_errors():
-            user, absolute = self._r.hmget(self._session_key(old), ["user", "abs_exp"])
+            user, absolute = self._r.hmget(old_key, ["user", "abs_exp"])
             if user is None or absolute is None:
                 return None
             user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
-            index = self._index_key(user_id)
+            new_id = secrets.token_urlsafe(32)
+            new = session_handle(new_id)
             # The new handle is indexed before the old record goes, so "log out
             # everywhere" running at any moment of the rotation finds one of the two.
-            self._index_add(user_id, new, absolute_ms, now)
-            record = self._claim([self._session_key(old)], [now])
-            # gone, or past a deadline (now deleted)
-            if record is None or len(record) == 1:
+            self._index_add(user_id, new, absolute_ms, now).execute()
+            record = self._claim([old_key], [now])
+            old = session_handle(session_id)
+            index = self._index_key(user_id)
+            if record is None or len(record) == 1:  # gone, or past a deadline (deleted)
                 self._r.zrem(index, new, old)
                 return None
             _, old_data, created, _, _ = (_text(v) for v in record)
-            payload = (
-                old_data
-                if data is None
-                else json.dumps(dict(data), separators=(",", ":"))
-            )
-            idle = min(now + self._idle_ms, absolute_ms)
-            args: list[str | int] = [now, idle, absolute_ms, user_id, payload, created]
-            # 0 only if "log out everywhere" ended the new handle meanwhile: stay logged
-            # out.
+            payload = old_data if data is None else self._payload(data)
+            args = self._record_args(user_id, payload, int(created), absolute_ms, now)
+            # 0 only if "log out everywhere" ended the new handle meanwhile: stay out.
             done = self._create([self._session_key(new)], args)
             self._r.zrem(index, *((old,) if done else (old, new)))
         return new_id if done else None
@@ -485,9 +603,9 @@ class RedisSessionStore:
             SessionStoreUnavailable: Redis could not answer; the session may still be
                 live.
         """
-        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        if not _is_session_id(session_id):
             return False
-        handle = self._handle(session_id)
+        handle = session_handle(session_id)
         with _store_errors():
             user = self._destroy([self._session_key(handle)])
             if user is None:
@@ -523,27 +641,13 @@ class RedisSessionStore:
         index = self._index_key(user_id)
         ended = 0
         with _store_errors():
-            entries = cast(
-                list[tuple[bytes | str, float]],  # (handle, absolute deadline) pairs
-                self._r.zrange(index, 0, -1, withscores=True),
-            )
+            # (handle, absolute deadline) pairs
+            entries = self._r.zrange(index, 0, -1, withscores=True)
             for _ in range(_MAX_END_PASSES):
                 if not entries:
                     return ended
-                now = self._now_ms()
-                # split per node on a cluster
-                pipe = self._r.pipeline(transaction=False)
-                for handle, deadline in entries:
-                    key = self._session_key(_text(handle))
-                    # EVAL by name: a cluster pipeline has no eval() method.
-                    pipe.execute_command(  # type: ignore[no-untyped-call]
-                        "EVAL", _END, 1, key, now, int(deadline), user_id
-                    )
-                ended += sum(pipe.execute())
-                pipe = self._r.pipeline(transaction=False)
-                pipe.zrem(index, *(handle for handle, _ in entries))
-                pipe.zrange(index, 0, -1, withscores=True)
-                entries = pipe.execute()[1]
+                ended += sum(self._end_handles(user_id, entries).execute())
+                entries = self._unindex_and_reread(index, entries).execute()[1]
         raise RuntimeError(f"new sessions of {user_id!r} kept appearing; call again")
 
     # --8<-- [end:destroy_all]
@@ -571,41 +675,168 @@ class RedisSessionStore:
         index = self._index_key(user_id)
         now = self._now_ms()
         with _store_errors():
-            pipe = self._r.pipeline(transaction=False)
-            pipe.zremrangebyscore(index, "-inf", now)
-            pipe.zrange(index, 0, -1)
-            handles = [_text(h) for h in pipe.execute()[1]]
-            pipe = self._r.pipeline(transaction=False)
-            for handle in handles:
-                pipe.hmget(self._session_key(handle), _RECORD_FIELDS)
-            records = pipe.execute() if handles else []
-            live, dead = [], []
-            for handle, values in zip(handles, records, strict=True):
-                if None in values or _text(values[0]) != user_id:
-                    continue  # not written yet, ended, or expired away: not listed
-                _, data, created, absolute, idle = (_text(v) for v in values)
-                if now >= min(int(absolute), int(idle)):
-                    dead.append(handle)  # past a deadline: it never comes back
-                    continue
-                live.append(
-                    Session(
-                        user_id,
-                        json.loads(data),
-                        handle,
-                        int(created) / 1000,
-                        int(absolute) / 1000,
-                        int(idle) / 1000,
-                    )
-                )
+            indexed = self._read_index(index, now).execute()[1]
+            handles = [_text(h) for h in indexed]
+            records = self._read_records(handles).execute() if handles else []
+            live, dead = self._listed(user_id, handles, records, now)
             if dead:
-                pipe = self._r.pipeline(transaction=False)
-                for handle in dead:
-                    pipe.delete(self._session_key(handle))
-                pipe.zrem(index, *dead)
-                pipe.execute()
-        return sorted(live, key=lambda s: s.created_at)
+                self._prune(index, dead).execute()
+        return live
 
     # --8<-- [end:list_sessions]
+
+
+# --8<-- [start:async_class]
+class AsyncRedisSessionStore(_StoreRules):
+    """`RedisSessionStore` for ``redis.asyncio``: the same rules, keys and scripts, and
+    the same round trips, awaited. For ``async def`` endpoints, where a blocking
+    client would stall every other request on the event loop.
+
+    Args:
+        client: A ``redis.asyncio.Redis`` (or ``redis.asyncio.cluster.RedisCluster``);
+            see `connect_async`.
+        prefix: Put in front of every key this store writes.
+        idle_timeout: Seconds without use after which a session ends.
+        absolute_timeout: Seconds after creation after which a session ends.
+        idle_granularity: Validation writes the idle deadline only once it has moved
+            by more than this many seconds.
+        now: The clock, seconds since the epoch. Tests pass their own.
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "",
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        absolute_timeout: float = ABSOLUTE_TIMEOUT_SECONDS,
+        idle_granularity: float = IDLE_GRANULARITY_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            client,
+            prefix=prefix,
+            idle_timeout=idle_timeout,
+            absolute_timeout=absolute_timeout,
+            idle_granularity=idle_granularity,
+            now=now,
+        )
+
+    # --8<-- [end:async_class]
+
+    # --8<-- [start:async_create]
+    async def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
+        """`RedisSessionStore.create`, awaited."""
+        self._check_user_id(user_id)
+        payload, now = self._payload(data), self._now_ms()
+        absolute = now + self._absolute_ms
+        with _store_errors():
+            for _ in range(5):
+                session_id = secrets.token_urlsafe(32)
+                handle = session_handle(session_id)
+                args = self._record_args(user_id, payload, now, absolute, now)
+                await self._index_add(user_id, handle, absolute, now).execute()
+                if await self._create([self._session_key(handle)], args):
+                    return session_id
+        raise RuntimeError("could not find an unused session ID")
+
+    # --8<-- [end:async_create]
+
+    # --8<-- [start:async_validate]
+    async def validate(self, session_id: object) -> Session | None:
+        """`RedisSessionStore.validate`, awaited: one ``HMGET``, a write at most once
+        a granularity."""
+        if not _is_session_id(session_id):
+            return None  # never send attacker-shaped input to Redis
+        handle = session_handle(session_id)
+        key = self._session_key(handle)
+        with _store_errors():
+            verdict = self._judge(handle, await self._r.hmget(key, _RECORD_FIELDS))
+            if verdict.script is not None:
+                await verdict.script([key], verdict.args)
+        return verdict.session
+
+    # --8<-- [end:async_validate]
+
+    # --8<-- [start:async_rotate]
+    async def rotate(
+        self, session_id: object, data: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """`RedisSessionStore.rotate`, awaited: the same five single-key steps."""
+        if not _is_session_id(session_id):
+            return None
+        old_key = self._session_key(session_handle(session_id))
+        with _store_errors():
+            user, absolute = await self._r.hmget(old_key, ["user", "abs_exp"])
+            if user is None or absolute is None:
+                return None
+            user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
+            new_id = secrets.token_urlsafe(32)
+            new = session_handle(new_id)
+            await self._index_add(user_id, new, absolute_ms, now).execute()
+            record = await self._claim([old_key], [now])
+            old = session_handle(session_id)
+            index = self._index_key(user_id)
+            if record is None or len(record) == 1:
+                await self._r.zrem(index, new, old)
+                return None
+            _, old_data, created, _, _ = (_text(v) for v in record)
+            payload = old_data if data is None else self._payload(data)
+            args = self._record_args(user_id, payload, int(created), absolute_ms, now)
+            done = await self._create([self._session_key(new)], args)
+            await self._r.zrem(index, *((old,) if done else (old, new)))
+        return new_id if done else None
+
+    # --8<-- [end:async_rotate]
+
+    # --8<-- [start:async_destroy]
+    async def destroy(self, session_id: object) -> bool:
+        """`RedisSessionStore.destroy`, awaited."""
+        if not _is_session_id(session_id):
+            return False
+        handle = session_handle(session_id)
+        with _store_errors():
+            user = await self._destroy([self._session_key(handle)])
+            if user is None:
+                return False
+            await self._r.zrem(self._index_key(_text(user)), handle)
+        return True
+
+    # --8<-- [end:async_destroy]
+
+    # --8<-- [start:async_destroy_all]
+    async def destroy_all(self, user_id: str) -> int:
+        """`RedisSessionStore.destroy_all`, awaited."""
+        self._check_user_id(user_id)
+        index = self._index_key(user_id)
+        ended = 0
+        with _store_errors():
+            entries = await self._r.zrange(index, 0, -1, withscores=True)
+            for _ in range(_MAX_END_PASSES):
+                if not entries:
+                    return ended
+                ended += sum(await self._end_handles(user_id, entries).execute())
+                entries = (await self._unindex_and_reread(index, entries).execute())[1]
+        raise RuntimeError(f"new sessions of {user_id!r} kept appearing; call again")
+
+    # --8<-- [end:async_destroy_all]
+
+    # --8<-- [start:async_list_sessions]
+    async def list_sessions(self, user_id: str) -> list[Session]:
+        """`RedisSessionStore.list_sessions`, awaited."""
+        self._check_user_id(user_id)
+        index = self._index_key(user_id)
+        now = self._now_ms()
+        with _store_errors():
+            indexed = (await self._read_index(index, now).execute())[1]
+            handles = [_text(h) for h in indexed]
+            records = await self._read_records(handles).execute() if handles else []
+            live, dead = self._listed(user_id, handles, records, now)
+            if dead:
+                await self._prune(index, dead).execute()
+        return live
+
+    # --8<-- [end:async_list_sessions]
 
 
 def main() -> None:

@@ -8,7 +8,9 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.retry import Retry
 
 from snippets.sessions.session_store import (
@@ -17,12 +19,15 @@ from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
     connect,
+    connect_async,
     session_handle,
     session_key,
     user_index_key,
 )
+from tests.async_bridge import LoopThread, settle
 from tests.helpers import ManualClock
 from tools.redis_server import RedisServer
+from tools.round_trips import RoundTripCounter
 
 pytestmark = pytest.mark.also_on_cluster
 
@@ -101,15 +106,13 @@ def test_redis_holds_no_usable_session_id(
     }
 
 
-def test_works_with_a_decoding_client(redis_url: str, key_prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    store = RedisSessionStore(client, prefix=key_prefix)
+def test_works_with_a_decoding_client(redis_clients, make_store, redis_url: str) -> None:
+    store = make_store(redis_clients(url=redis_url, decode_responses=True))
     sid = store.create("alice", {"x": 1})
     assert store.validate(sid).data == {"x": 1}
     assert store.rotate(sid) is not None
     assert [s.user_id for s in store.list_sessions("alice")] == ["alice"]
     assert store.destroy_all("alice") == 1
-    client.close()
 
 
 @pytest.mark.parametrize("user", ["", "x" * 257, None, 42])
@@ -119,9 +122,9 @@ def test_bad_user_id_is_refused(store: RedisSessionStore, user: object) -> None:
 
 
 @pytest.mark.parametrize(("idle", "absolute"), [(0, 10), (-1, 10), (11, 10)])
-def test_bad_timeouts_are_refused(redis_client: redis.Redis, idle: int, absolute: int) -> None:
+def test_bad_timeouts_are_refused(make_store, idle: int, absolute: int) -> None:
     with pytest.raises(ValueError, match="timeout"):
-        RedisSessionStore(redis_client, idle_timeout=idle, absolute_timeout=absolute)
+        make_store(idle_timeout=idle, absolute_timeout=absolute)
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -144,10 +147,11 @@ MALFORMED = [
 ]
 
 
+@pytest.mark.counts_round_trips
 @pytest.mark.parametrize("bad", MALFORMED, ids=lambda v: repr(v)[:20])
-def test_malformed_ids_never_reach_redis(counting_redis, key_prefix: str, bad: object) -> None:
-    client, round_trips = counting_redis
-    store = RedisSessionStore(client, prefix=key_prefix)
+def test_malformed_ids_never_reach_redis(redis_clients, make_store, bad: object) -> None:
+    round_trips = RoundTripCounter()
+    store = make_store(redis_clients(counter=round_trips))
     assert store.validate(bad) is None
     assert store.rotate(bad) is None
     assert store.destroy(bad) is False
@@ -157,9 +161,10 @@ def test_malformed_ids_never_reach_redis(counting_redis, key_prefix: str, bad: o
 # -- one round trip -------------------------------------------------------------------------
 
 
-def test_validation_takes_exactly_one_round_trip(counting_redis, key_prefix: str) -> None:
-    client, round_trips = counting_redis
-    store = RedisSessionStore(client, prefix=key_prefix)
+@pytest.mark.counts_round_trips
+def test_validation_takes_exactly_one_round_trip(redis_clients, make_store) -> None:
+    round_trips = RoundTripCounter()
+    store = make_store(redis_clients(counter=round_trips))
     sid = store.create("alice", {"role": "reader"})
     store.validate(sid)  # the first call may load the script into a fresh server
     for _ in range(20):
@@ -171,11 +176,13 @@ def test_validation_takes_exactly_one_round_trip(counting_redis, key_prefix: str
     assert round_trips.count == 1
 
 
+@pytest.mark.counts_round_trips
 def test_round_trips_of_the_other_operations(
-    counting_redis, key_prefix: str, redis_topology: str
+    redis_clients, make_store, key_prefix: str, redis_topology: str
 ) -> None:
-    client, round_trips = counting_redis
-    store = RedisSessionStore(client, prefix=key_prefix)
+    round_trips = RoundTripCounter()
+    client = redis_clients(counter=round_trips)
+    store = make_store(client)
     store.destroy(store.rotate(store.create("warm-up")))  # load the scripts into every master
 
     def trips(call):  # type: ignore[no-untyped-def]
@@ -287,16 +294,24 @@ class Crash(Exception):
     """The process died here."""
 
 
-def _before(store: RedisSessionStore, step: str, action) -> None:  # type: ignore[no-untyped-def]
-    """Run ``action`` just before the store's next call of script ``step``."""
+def _before(store, step: str, action, results: list | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Run ``action`` just before the store's next call of script ``step``; its result
+    (awaited, on the async store) goes into ``results``."""
     script = getattr(store, step)
 
     def wrapped(keys, args):  # type: ignore[no-untyped-def]
         setattr(store, step, script)
-        action()
+        outcome = action()
+        (results if results is not None else []).append(outcome)
         return script(keys, args)
 
-    setattr(store, step, wrapped)
+    async def awaited(keys, args):  # type: ignore[no-untyped-def]
+        setattr(store, step, script)
+        outcome = await settle(action())
+        (results if results is not None else []).append(outcome)
+        return await script(keys, args)
+
+    setattr(store, step, awaited if isinstance(script, AsyncScript) else wrapped)
 
 
 def test_a_login_that_dies_half_way_leaves_only_a_harmless_index_entry(
@@ -334,7 +349,7 @@ def test_log_out_everywhere_during_a_rotation_ends_the_session(
     sid = store.create("alice")
     bob = store.create("bob")
     ended: list[int] = []
-    _before(store, step, lambda: ended.append(store.destroy_all("alice")))
+    _before(store, step, lambda: store.destroy_all("alice"), ended)
     assert store.rotate(sid) is None  # the session existed before "log out everywhere"
     assert store.validate(sid) is None
     assert ended == [1 if step == "_claim" else 0]  # before the claim the record was live
@@ -416,10 +431,18 @@ def test_redis_ttls_clean_up_behind_the_deadlines(
 
 
 @pytest.fixture
-def private_store(private_redis: RedisServer, clock: ManualClock) -> Iterator[RedisSessionStore]:
-    client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
-    yield RedisSessionStore(client, prefix="app:", now=clock)
-    client.close()
+def private_store(
+    api: str, private_redis: RedisServer, make_store, loop_thread: LoopThread
+) -> Iterator[RedisSessionStore]:
+    url = f"redis://{private_redis.host}:{private_redis.port}/0"
+    if api == "sync":
+        client = connect(url)
+        yield make_store(client, prefix="app:")
+        client.close()
+    else:
+        aclient = connect_async(url)
+        yield make_store(aclient, prefix="app:")
+        loop_thread.run(aclient.aclose())
 
 
 def test_redis_stopped_fails_closed_and_recovers(
@@ -448,13 +471,15 @@ def test_redis_stopped_fails_closed_and_recovers(
     assert store.destroy(sid) is True and store.validate(sid) is None
 
 
-def test_redis_timing_out_fails_closed_and_recovers(private_redis: RedisServer) -> None:
+def test_redis_timing_out_fails_closed_and_recovers(
+    api: str, private_redis: RedisServer, redis_clients, make_store
+) -> None:
     url = f"redis://{private_redis.host}:{private_redis.port}/0"
     # Bounds with room for a busy machine: the pause outlasts the timeout tenfold, and the
     # recovery may take a few calls while the server catches up.
-    client = redis.Redis.from_url(url, socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    no_retry = Retry(NoBackoff(), 0) if api == "sync" else AsyncRetry(NoBackoff(), 0)
+    store = make_store(redis_clients(url=url, socket_timeout=0.2, retry=no_retry))
     admin = redis.Redis.from_url(url)
-    store = RedisSessionStore(client)
     sid = store.create("alice")
     admin.client_pause(2000, all=True)  # a real server that stops answering for 2 s
     with pytest.raises(SessionStoreUnavailable) as caught:
@@ -469,7 +494,6 @@ def test_redis_timing_out_fails_closed_and_recovers(private_redis: RedisServer) 
         except SessionStoreUnavailable:
             assert time.monotonic() < deadline, "the store did not recover within 10 s"
     assert session is not None and session.user_id == "alice"
-    client.close()
     admin.close()
 
 
@@ -541,10 +565,10 @@ def _writes(client: redis.Redis) -> int:
 
 
 def test_a_session_in_use_costs_one_read_and_at_most_one_write_a_minute(
-    private_redis: RedisServer, clock: ManualClock
+    private_redis: RedisServer, clock: ManualClock, redis_clients, make_store
 ) -> None:
     client = redis.Redis.from_url(private_redis.url)
-    store = RedisSessionStore(client, now=clock)
+    store = make_store(redis_clients(url=private_redis.url))
     sid = store.create("alice")
     before = _writes(client)
     for _ in range(120):  # a request every second for two minutes
@@ -574,14 +598,19 @@ def test_the_granularity_ends_a_session_early_at_most_never_late(
 
 
 def test_concurrent_validations_never_move_a_deadline_back_or_past_its_limit(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
+    store: RedisSessionStore,
+    redis_client: redis.Redis,
+    key_prefix: str,
+    clock: ManualClock,
+    redis_clients,
+    make_store,
 ) -> None:
     start = clock.now
     sid = store.create("alice")
     key = session_key(key_prefix, _handle(sid))
+    shared = redis_clients()
     stores = [  # eight app processes whose requests arrive 100 to 107 s after login
-        RedisSessionStore(redis_client, prefix=key_prefix, now=lambda n=n: start + 100 + n)
-        for n in range(8)
+        make_store(shared, now=lambda n=n: start + 100 + n) for n in range(8)
     ]
     barrier = threading.Barrier(len(stores))
     results: list[object] = []
@@ -605,12 +634,18 @@ def test_concurrent_validations_never_move_a_deadline_back_or_past_its_limit(
 
 
 def test_a_slide_never_brings_back_a_session_logged_out_meanwhile(
-    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str, clock: ManualClock
+    store: RedisSessionStore,
+    redis_client: redis.Redis,
+    key_prefix: str,
+    clock: ManualClock,
+    redis_clients,
+    make_store,
 ) -> None:
     sid = store.create("alice")
     key = session_key(key_prefix, _handle(sid))
     clock.advance(5 * MINUTE)
-    stores = [RedisSessionStore(redis_client, prefix=key_prefix, now=clock) for _ in range(8)]
+    shared = redis_clients()
+    stores = [make_store(shared) for _ in range(8)]
     barrier = threading.Barrier(len(stores) + 1)
 
     def validate(s: RedisSessionStore) -> None:
