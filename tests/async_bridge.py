@@ -13,7 +13,7 @@ import asyncio
 import functools
 import inspect
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 CALL_TIMEOUT = 60.0  # seconds; a call that takes longer is a hang, reported as one
@@ -72,3 +72,18 @@ class Blocking:
 async def settle(value: Any) -> Any:
     """Await ``value`` if it is awaitable: hooks get the same result on both sides."""
     return await value if inspect.isawaitable(value) else value
+
+
+def either(
+    api: str, sync: Callable[..., Any], asynchronous: Callable[..., Any], loop: LoopThread
+) -> Callable[..., Any]:
+    """``sync`` itself, or ``asynchronous`` run to completion on ``loop``: one callable
+    that a test uses the same way for both versions of a snippet function."""
+    if api == "sync":
+        return sync
+
+    @functools.wraps(asynchronous)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return loop.run(asynchronous(*args, **kwargs))
+
+    return call

@@ -26,6 +26,7 @@ from typing import Any
 
 import jwt
 import redis
+import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -74,6 +75,16 @@ def connect(url: str) -> redis.Redis:
     """
     return redis.Redis.from_url(
         url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
+
+
+def connect_async(url: str) -> redis.asyncio.Redis:
+    """`connect` for ``redis.asyncio``: the same timeouts and single retry."""
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+        retry=redis.asyncio.retry.Retry(NoBackoff(), 1),
     )
 
 

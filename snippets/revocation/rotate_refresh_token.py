@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio
 
 from snippets.revocation.revoke_access_token import (
     RevocationUnavailable,
@@ -198,17 +199,28 @@ def rotate_refresh_token(
             revoked) or ``"family_revoked"``.
         RevocationUnavailable: Redis did not answer; nothing was rotated.
     """
-    family_id, secret_hash = _parse(refresh_token)
-    new_secret = secrets.token_urlsafe(32)
-    keys = [
-        _family_key(prefix, family_id),
-        _token_key(prefix, family_id, secret_hash),
-        _token_key(prefix, family_id, hashlib.sha256(new_secret.encode()).hexdigest()),
-    ]
+    family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
     try:
         result = r.register_script(_ROTATE)(keys=keys, args=[int(now()), lifetime])
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
+    return _rotation(result, family_id, new_secret)
+
+
+def _rotation_keys(refresh_token: object, prefix: str) -> tuple[str, str, list[str]]:
+    """The family, a new secret, and the script's keys: family, presented, successor."""
+    family_id, secret_hash = _parse(refresh_token)
+    new_secret = secrets.token_urlsafe(32)
+    new_hash = hashlib.sha256(new_secret.encode()).hexdigest()
+    keys = [
+        _family_key(prefix, family_id),
+        _token_key(prefix, family_id, secret_hash),
+        _token_key(prefix, family_id, new_hash),
+    ]
+    return family_id, new_secret, keys
+
+
+def _rotation(result: list[bytes | str], family_id: str, new_secret: str) -> Rotation:
     outcome = [_text(v) for v in result]  # ["ok", issuer, subject] or [reason]
     if outcome[0] != "ok":
         raise TokenRefused(outcome[0])
@@ -216,6 +228,29 @@ def rotate_refresh_token(
 
 
 # --8<-- [end:rotate]
+
+
+# --8<-- [start:async_rotate]
+async def rotate_refresh_token_async(
+    r: redis.asyncio.Redis,
+    refresh_token: str,
+    *,
+    prefix: str = "",
+    lifetime: int = REFRESH_LIFETIME,
+    now: Callable[[], float] = time.time,
+) -> Rotation:
+    """`rotate_refresh_token` for ``redis.asyncio``: the same script, one round trip,
+    the same errors."""
+    family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
+    try:
+        script = r.register_script(_ROTATE)
+        result = await script(keys=keys, args=[int(now()), lifetime])
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not rotate the refresh token") from exc
+    return _rotation(result, family_id, new_secret)
+
+
+# --8<-- [end:async_rotate]
 
 
 # --8<-- [start:revoke]

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import redis
 
-from snippets.revocation.revoke_access_token import connect
+from snippets.revocation.logout_everywhere import check_access_token, check_access_token_async
+from snippets.revocation.revoke_access_token import connect, connect_async
+from snippets.revocation.rotate_refresh_token import (
+    rotate_refresh_token,
+    rotate_refresh_token_async,
+)
+from tests.async_bridge import LoopThread, either
 from tests.helpers import ManualClock
 from tools.redis_server import RedisServer
 
@@ -45,3 +51,54 @@ def outage_client(private_redis: RedisServer) -> Iterator[redis.Redis]:
     client = connect(f"redis://{private_redis.host}:{private_redis.port}/0")
     yield client
     client.close()
+
+
+@pytest.fixture
+def rotate(
+    api: str, redis_clients: Callable[..., Any], loop_thread: LoopThread
+) -> Callable[..., Any]:
+    """``rotate(token, client=None, **options)``: the ``api``'s rotate_refresh_token, on
+    ``client`` or a client of the test's topology."""
+    rotate_with = either(api, rotate_refresh_token, rotate_refresh_token_async, loop_thread)
+    default: list[Any] = []
+
+    def call(token: object, *, client: Any = None, **options: Any) -> Any:
+        if client is None:
+            default[:] = default or [redis_clients()]
+            client = default[0]
+        return rotate_with(client, token, **options)
+
+    return call
+
+
+@pytest.fixture
+def check(
+    api: str, redis_clients: Callable[..., Any], loop_thread: LoopThread
+) -> Callable[..., Any]:
+    """``check(claims, client=None, **options)``: the ``api``'s check_access_token."""
+    check_with = either(api, check_access_token, check_access_token_async, loop_thread)
+    default: list[Any] = []
+
+    def call(claims: object, *, client: Any = None, **options: Any) -> Any:
+        if client is None:
+            default[:] = default or [redis_clients()]
+            client = default[0]
+        return check_with(client, claims, **options)
+
+    return call
+
+
+@pytest.fixture
+def api_outage_client(
+    api: str, private_redis: RedisServer, loop_thread: LoopThread
+) -> Iterator[Any]:
+    """The ``api``'s fail-fast client (as the snippets build it) of a stoppable server."""
+    url = f"redis://{private_redis.host}:{private_redis.port}/0"
+    if api == "sync":
+        client = connect(url)
+        yield client
+        client.close()
+    else:
+        aclient = connect_async(url)
+        yield aclient
+        loop_thread.run(aclient.aclose())

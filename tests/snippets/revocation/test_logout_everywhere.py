@@ -5,7 +5,6 @@ import redis
 
 from snippets.revocation.logout_everywhere import (
     MAX_ACCESS_TOKEN_LIFETIME,
-    check_access_token,
     cutoff_key,
     logout_everywhere,
 )
@@ -17,6 +16,7 @@ from snippets.revocation.revoke_access_token import (
 )
 from snippets.revocation.rotate_refresh_token import issue_refresh_token, rotate_refresh_token
 from tests.snippets.revocation.conftest import T0
+from tools.round_trips import RoundTripCounter
 
 pytestmark = pytest.mark.also_on_cluster
 
@@ -24,32 +24,33 @@ pytestmark = pytest.mark.also_on_cluster
 ISS = "https://auth.example.com"
 
 
-def _reason(r: redis.Redis, claims: dict, prefix: str) -> str | None:
+def _reason(check, claims: dict, prefix: str, client=None) -> str | None:  # type: ignore[no-untyped-def]
+    """What the check (sync or async, see the ``check`` fixture) says of ``claims``."""
     try:
-        check_access_token(r, claims, prefix=prefix)
+        check(claims, prefix=prefix, client=client)
     except TokenRefused as exc:
         return exc.reason
     return None
 
 
 def test_cutoff_refuses_older_tokens_only(
-    redis_client: redis.Redis, key_prefix: str, make_claims, clock
+    redis_client: redis.Redis, key_prefix: str, make_claims, clock, check
 ) -> None:
     clock.now = T0 + 0.7  # logout at 0.7 s into second T0
     logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
-    assert _reason(redis_client, make_claims(iat=T0 - 600), key_prefix) == "logged_out"
-    assert _reason(redis_client, make_claims(iat=T0 - 1), key_prefix) == "logged_out"
+    assert _reason(check, make_claims(iat=T0 - 600), key_prefix) == "logged_out"
+    assert _reason(check, make_claims(iat=T0 - 1), key_prefix) == "logged_out"
     # Same second as the cut-off: iat cannot say before or after, so it is refused (chosen).
-    assert _reason(redis_client, make_claims(iat=T0), key_prefix) == "logged_out"
-    assert _reason(redis_client, make_claims(iat=T0 + 1), key_prefix) is None
+    assert _reason(check, make_claims(iat=T0), key_prefix) == "logged_out"
+    assert _reason(check, make_claims(iat=T0 + 1), key_prefix) is None
     # Other users, and the same subject at another issuer, are untouched.
-    assert _reason(redis_client, make_claims(iat=T0 - 600, sub="user-7"), key_prefix) is None
+    assert _reason(check, make_claims(iat=T0 - 600, sub="user-7"), key_prefix) is None
     other_issuer = make_claims(iat=T0 - 600, iss="https://other.example.com")
-    assert _reason(redis_client, other_issuer, key_prefix) is None
+    assert _reason(check, other_issuer, key_prefix) is None
 
 
 def test_cutoff_lasts_as_long_as_the_longest_token_and_never_moves_back(
-    redis_client: redis.Redis, key_prefix: str, make_claims, clock
+    redis_client: redis.Redis, key_prefix: str, make_claims, clock, check
 ) -> None:
     logout_everywhere(
         redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, leeway=10, now=clock
@@ -59,7 +60,7 @@ def test_cutoff_lasts_as_long_as_the_longest_token_and_never_moves_back(
     clock.now = T0 - 30  # a server whose clock is behind
     logout_everywhere(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
     assert int(redis_client.get(key)) == T0
-    assert _reason(redis_client, make_claims(iat=T0), key_prefix) == "logged_out"
+    assert _reason(check, make_claims(iat=T0), key_prefix) == "logged_out"
 
 
 def test_logout_everywhere_revokes_every_refresh_family_of_the_user(
@@ -82,19 +83,22 @@ def test_logout_everywhere_revokes_every_refresh_family_of_the_user(
     rotate_refresh_token(redis_client, other, prefix=key_prefix, now=clock)
 
 
+@pytest.mark.counts_round_trips
 def test_blocklist_and_cutoff_are_checked_in_one_round_trip(
-    counting_redis, key_prefix: str, make_claims, clock
+    redis_client: redis.Redis, redis_clients, check, key_prefix: str, make_claims, clock
 ) -> None:
-    client, round_trips = counting_redis
+    round_trips = RoundTripCounter()
+    counted = redis_clients(counter=round_trips)
+    client = redis_client
     revoked, fresh = make_claims(iat=T0 + 5), make_claims(iat=T0 + 5)
     logout_everywhere(client, issuer=ISS, subject="user-42", prefix=key_prefix, now=clock)
     clock.now = T0 + 5
     revoke_access_token(client, revoked, prefix=key_prefix, now=clock)
     round_trips.count = 0
-    assert _reason(client, revoked, key_prefix) == "revoked"
+    assert _reason(check, revoked, key_prefix, counted) == "revoked"
     assert round_trips.count == 1
-    assert _reason(client, fresh, key_prefix) is None
-    assert _reason(client, make_claims(iat=T0 - 1), key_prefix) == "logged_out"
+    assert _reason(check, fresh, key_prefix, counted) is None
+    assert _reason(check, make_claims(iat=T0 - 1), key_prefix, counted) == "logged_out"
     assert round_trips.count == 3
     # The two keys share a hash tag: one MGET works on Redis Cluster too.
     tags = {
@@ -107,16 +111,18 @@ def test_blocklist_and_cutoff_are_checked_in_one_round_trip(
 @pytest.mark.parametrize(
     "override", [{"iat": None}, {"iat": "0"}, {"sub": ""}, {"jti": None}], ids=str
 )
+@pytest.mark.counts_round_trips
 def test_malformed_claims_never_reach_redis(
-    counting_redis, key_prefix: str, make_claims, override: dict
+    redis_clients, check, key_prefix: str, make_claims, override: dict
 ) -> None:
-    client, round_trips = counting_redis
-    assert _reason(client, make_claims(**override), key_prefix) == "malformed"
+    round_trips = RoundTripCounter()
+    counted = redis_clients(counter=round_trips)
+    assert _reason(check, make_claims(**override), key_prefix, counted) == "malformed"
     assert round_trips.count == 0
 
 
 def test_outage_fails_closed_and_service_returns(
-    outage_client: redis.Redis, private_redis, make_claims, clock
+    outage_client: redis.Redis, api_outage_client, check, private_redis, make_claims, clock
 ) -> None:
     old, new = make_claims(iat=T0 - 60), make_claims(iat=T0 + 60)
     logout_everywhere(outage_client, issuer=ISS, subject="user-42", now=clock)
@@ -125,10 +131,20 @@ def test_outage_fails_closed_and_service_returns(
     try:
         for claims in (old, new):
             with pytest.raises(RevocationUnavailable):
-                check_access_token(outage_client, claims)
+                check(claims, client=api_outage_client)
         with pytest.raises(RevocationUnavailable):
             logout_everywhere(outage_client, issuer=ISS, subject="user-42", now=clock)
     finally:
         private_redis.start()
-    assert _reason(outage_client, old, "") == "logged_out"
-    assert _reason(outage_client, new, "") is None
+    assert _reason(check, old, "", api_outage_client) == "logged_out"
+    assert _reason(check, new, "", api_outage_client) is None
+
+
+@pytest.mark.parametrize("stored", [b"not a number", b"1.5", "\u00e9".encode(), b""])
+def test_a_corrupted_cutoff_is_a_store_error_never_another_exception(
+    redis_client: redis.Redis, check, key_prefix: str, make_claims, stored: bytes
+) -> None:
+    claims = make_claims()
+    redis_client.set(cutoff_key(claims, prefix=key_prefix), stored)
+    with pytest.raises(RevocationUnavailable, match="malformed cut-off"):
+        check(claims, prefix=key_prefix)

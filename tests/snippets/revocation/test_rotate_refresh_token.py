@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -18,6 +19,7 @@ from snippets.revocation.rotate_refresh_token import (
     revoke_refresh_family,
     revoke_user_families,
     rotate_refresh_token,
+    rotate_refresh_token_async,
 )
 
 pytestmark = pytest.mark.also_on_cluster
@@ -26,9 +28,10 @@ pytestmark = pytest.mark.also_on_cluster
 ISS = "https://auth.example.com"
 
 
-def _reason(r: redis.Redis, token: str, prefix: str, clock) -> str:
+def _reason(rotate, token: str, prefix: str, clock, client=None) -> str:  # type: ignore[no-untyped-def]
+    """Why the rotation (sync or async, see the ``rotate`` fixture) refuses ``token``."""
     with pytest.raises(TokenRefused) as refused:
-        rotate_refresh_token(r, token, prefix=prefix, now=clock)
+        rotate(token, prefix=prefix, now=clock, client=client)
     return refused.value.reason
 
 
@@ -61,44 +64,40 @@ def test_token_is_opaque_random_and_stored_only_as_a_hash(
 
 
 def test_each_use_returns_a_new_token_and_retires_the_old(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     first = login()
-    second = rotate_refresh_token(redis_client, first, prefix=key_prefix, now=clock)
+    second = rotate(first, prefix=key_prefix, now=clock)
     assert (second.issuer, second.subject) == (ISS, "user-42")
     assert second.refresh_token.split(".")[0] == first.split(".")[0]  # same family
-    third = rotate_refresh_token(redis_client, second.refresh_token, prefix=key_prefix, now=clock)
+    third = rotate(second.refresh_token, prefix=key_prefix, now=clock)
     assert len({first, second.refresh_token, third.refresh_token}) == 3
 
 
 def test_reuse_revokes_the_whole_family_including_later_descendants(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     chain = [login()]
     for _ in range(3):  # t0 -> t1 -> t2 -> t3, all issued after t1 was retired but t3
         clock.now += 60
-        chain.append(
-            rotate_refresh_token(
-                redis_client, chain[-1], prefix=key_prefix, now=clock
-            ).refresh_token
-        )
+        chain.append(rotate(chain[-1], prefix=key_prefix, now=clock).refresh_token)
     other_user = login("user-7")
-    assert _reason(redis_client, chain[1], key_prefix, clock) == "reused"
+    assert _reason(rotate, chain[1], key_prefix, clock) == "reused"
     for token in (chain[3], chain[2], chain[0], chain[1]):
-        assert _reason(redis_client, token, key_prefix, clock) == "family_revoked"
-    rotate_refresh_token(redis_client, other_user, prefix=key_prefix, now=clock)  # unaffected
+        assert _reason(rotate, token, key_prefix, clock) == "family_revoked"
+    rotate(other_user, prefix=key_prefix, now=clock)  # unaffected
 
 
 def test_unknown_tokens_are_refused_and_revoke_nothing(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     real = login()
     family_id = real.split(".")[0]
     forged = f"{family_id}.{'A' * 43}"  # a real family, a guessed secret
-    assert _reason(redis_client, forged, key_prefix, clock) == "unknown"
-    assert _reason(redis_client, f"{'B' * 22}.{'A' * 43}", key_prefix, clock) == "unknown"
+    assert _reason(rotate, forged, key_prefix, clock) == "unknown"
+    assert _reason(rotate, f"{'B' * 22}.{'A' * 43}", key_prefix, clock) == "unknown"
     assert revoke_refresh_family(redis_client, forged, prefix=key_prefix) is False
-    rotate_refresh_token(redis_client, real, prefix=key_prefix, now=clock)  # still live
+    rotate(real, prefix=key_prefix, now=clock)  # still live
 
 
 @pytest.mark.parametrize(
@@ -120,20 +119,26 @@ def test_unknown_tokens_are_refused_and_revoke_nothing(
     ],
     ids=lambda v: repr(v)[:20],
 )
-def test_malformed_tokens_never_reach_redis(counting_redis, key_prefix: str, bad) -> None:
+@pytest.mark.counts_round_trips
+def test_malformed_tokens_never_reach_redis(
+    counting_redis, redis_clients, rotate, key_prefix: str, bad
+) -> None:
     client, round_trips = counting_redis
+    counted = redis_clients(counter=round_trips)
     with pytest.raises(TokenRefused) as refused:
-        rotate_refresh_token(client, bad, prefix=key_prefix)
+        rotate(bad, prefix=key_prefix, client=counted)
     assert refused.value.reason == "malformed"
     with pytest.raises(TokenRefused):
         revoke_refresh_family(client, bad, prefix=key_prefix)
     assert round_trips.count == 0
 
 
+@pytest.mark.counts_round_trips
 def test_rotation_is_one_round_trip(
-    counting_redis, key_prefix: str, clock, redis_topology: str
+    counting_redis, redis_clients, rotate, key_prefix: str, clock, redis_topology: str
 ) -> None:
     client, round_trips = counting_redis
+    counted = redis_clients(counter=round_trips)
     token = issue_refresh_token(client, issuer=ISS, subject="u", prefix=key_prefix, now=clock)
     # Login is one pipeline: the family's keys and the user's index of families. On a cluster
     # those live in two hash slots, so the pipeline becomes one request to each node serving them.
@@ -143,37 +148,35 @@ def test_rotation_is_one_round_trip(
         index_key = user_tag({"iss": ISS, "sub": "u"}, prefix=key_prefix) + "families"
         expected = len({client.get_node_from_key(k).name for k in (family_key, index_key)})
     assert round_trips.count == expected
-    token = rotate_refresh_token(client, token, prefix=key_prefix, now=clock).refresh_token
+    token = rotate(token, prefix=key_prefix, now=clock, client=counted).refresh_token
     round_trips.count = 0  # the first call may load the script (NOSCRIPT, then EVAL)
-    token = rotate_refresh_token(client, token, prefix=key_prefix, now=clock).refresh_token
+    token = rotate(token, prefix=key_prefix, now=clock, client=counted).refresh_token
     assert round_trips.count == 1
     with pytest.raises(TokenRefused):
-        rotate_refresh_token(client, f"{token.split('.')[0]}.{'A' * 43}", prefix=key_prefix)
+        rotate(f"{token.split('.')[0]}.{'A' * 43}", prefix=key_prefix, client=counted)
     assert round_trips.count == 2
 
 
 def test_unused_token_and_family_expire_by_the_clock(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     idle = login()
     clock.now += REFRESH_LIFETIME
-    assert _reason(redis_client, idle, key_prefix, clock) == "expired"
+    assert _reason(rotate, idle, key_prefix, clock) == "expired"
     active = login()
     for _ in range(FAMILY_LIFETIME // REFRESH_LIFETIME):  # used often, but the family ends
         clock.now += REFRESH_LIFETIME - 1
-        active = rotate_refresh_token(
-            redis_client, active, prefix=key_prefix, now=clock
-        ).refresh_token
+        active = rotate(active, prefix=key_prefix, now=clock).refresh_token
     clock.now += REFRESH_LIFETIME - 1
-    assert _reason(redis_client, active, key_prefix, clock) == "expired"
+    assert _reason(rotate, active, key_prefix, clock) == "expired"
 
 
 def test_every_key_expires_on_its_own(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     token = login()
     clock.now += 3600
-    rotate_refresh_token(redis_client, token, prefix=key_prefix, now=clock)
+    rotate(token, prefix=key_prefix, now=clock)
     keys = [*redis_client.scan_iter(match=f"{key_prefix}*")]
     assert len(keys) == 4  # user index, family, retired token, new token
     ttls = sorted(redis_client.ttl(k) for k in keys)
@@ -181,11 +184,11 @@ def test_every_key_expires_on_its_own(
     assert ttls[0] >= FAMILY_LIFETIME - 3600 - 5  # the new token lives until the family ends
     # Once the family record has expired, no token of it is accepted.
     redis_client.delete(*[k for k in keys if k.endswith(b":family")])
-    assert _reason(redis_client, token, key_prefix, clock) == "unknown"
+    assert _reason(rotate, token, key_prefix, clock) == "unknown"
 
 
 def test_concurrent_use_of_one_token_yields_exactly_one_success(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     """Chosen behaviour (OAuth 2.0 Security BCP): a loser's concurrent use is reuse of a
     retired token, so it revokes the family, and the winner's new token is refused too."""
@@ -199,11 +202,7 @@ def test_concurrent_use_of_one_token_yields_exactly_one_success(
     def use() -> None:
         barrier.wait()
         try:
-            wins.append(
-                rotate_refresh_token(
-                    redis_client, token, prefix=key_prefix, now=clock
-                ).refresh_token
-            )
+            wins.append(rotate(token, prefix=key_prefix, now=clock).refresh_token)
         except TokenRefused as exc:
             reasons.append(exc.reason)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -224,39 +223,39 @@ def test_concurrent_use_of_one_token_yields_exactly_one_success(
     records = [*redis_client.scan_iter(match=f"{key_prefix}{{rf:{family_id}}}:token:*")]
     states = sorted(redis_client.hget(k, "state") for k in records)
     assert states == [b"active", b"used"]
-    assert _reason(redis_client, wins[0], key_prefix, clock) == "family_revoked"
+    assert _reason(rotate, wins[0], key_prefix, clock) == "family_revoked"
 
 
 def test_logout_revokes_the_family(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     first = login()
-    second = rotate_refresh_token(redis_client, first, prefix=key_prefix, now=clock)
+    second = rotate(first, prefix=key_prefix, now=clock)
     assert revoke_refresh_family(redis_client, second.refresh_token, prefix=key_prefix)
-    assert _reason(redis_client, second.refresh_token, key_prefix, clock) == "family_revoked"
+    assert _reason(rotate, second.refresh_token, key_prefix, clock) == "family_revoked"
     assert revoke_refresh_family(redis_client, second.refresh_token, prefix=key_prefix) is False
 
 
 def test_all_families_of_one_user_can_be_revoked(
-    redis_client: redis.Redis, key_prefix: str, login, clock
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
     laptop, phone, someone_else = login(), login(), login("user-7")
     assert revoke_user_families(redis_client, issuer=ISS, subject="user-42", prefix=key_prefix) == 2
-    assert _reason(redis_client, laptop, key_prefix, clock) == "family_revoked"
-    assert _reason(redis_client, phone, key_prefix, clock) == "family_revoked"
-    rotate_refresh_token(redis_client, someone_else, prefix=key_prefix, now=clock)
+    assert _reason(rotate, laptop, key_prefix, clock) == "family_revoked"
+    assert _reason(rotate, phone, key_prefix, clock) == "family_revoked"
+    rotate(someone_else, prefix=key_prefix, now=clock)
 
 
 def test_outage_fails_closed_and_service_returns(
-    outage_client: redis.Redis, private_redis, clock
+    outage_client: redis.Redis, api_outage_client, rotate, private_redis, clock
 ) -> None:
     token = issue_refresh_token(outage_client, issuer=ISS, subject="u", now=clock)
-    token = rotate_refresh_token(outage_client, token, now=clock).refresh_token
+    token = rotate(token, now=clock, client=api_outage_client).refresh_token
     outage_client.save()
     private_redis.stop()
     try:
         with pytest.raises(RevocationUnavailable):
-            rotate_refresh_token(outage_client, token, now=clock)
+            rotate(token, now=clock, client=api_outage_client)
         with pytest.raises(RevocationUnavailable):
             issue_refresh_token(outage_client, issuer=ISS, subject="u", now=clock)
         with pytest.raises(RevocationUnavailable):
@@ -264,11 +263,12 @@ def test_outage_fails_closed_and_service_returns(
     finally:
         private_redis.start()
     # The restarted server has lost its script cache; the client reloads the script.
-    rotated = rotate_refresh_token(outage_client, token, now=clock)
+    rotated = rotate(token, now=clock, client=api_outage_client)
     assert rotated.subject == "u"
 
 
 _NOWHERE = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1, retry=None)
+_NOT_A_CLIENT = object()  # any use of it raises AttributeError, not TokenRefused
 
 
 @settings(max_examples=300, deadline=None)
@@ -279,19 +279,25 @@ def test_any_garbage_is_refused_as_malformed_before_any_network_use(bad: object)
     with pytest.raises(TokenRefused) as refused:
         rotate_refresh_token(_NOWHERE, bad)  # type: ignore[arg-type]
     assert refused.value.reason == "malformed"
+    with pytest.raises(TokenRefused) as refused:
+        asyncio.run(rotate_refresh_token_async(_NOT_A_CLIENT, bad))  # type: ignore[arg-type]
+    assert refused.value.reason == "malformed"
 
 
-def test_works_with_a_client_that_decodes_responses(redis_url: str, key_prefix: str) -> None:
+def test_works_with_a_client_that_decodes_responses(
+    rotate, redis_clients, redis_url: str, key_prefix: str
+) -> None:
     """redis-py's own examples use decode_responses=True: rotation, reuse and logout work."""
     r = redis.Redis.from_url(redis_url, decode_responses=True)
+    decoding = redis_clients(url=redis_url, decode_responses=True)
     try:
         first = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
-        second = rotate_refresh_token(r, first, prefix=key_prefix)
+        second = rotate(first, prefix=key_prefix, client=decoding)
         assert (second.issuer, second.subject) == (ISS, "user-42")
-        assert _reason(r, first, key_prefix, time.time) == "reused"
+        assert _reason(rotate, first, key_prefix, time.time, decoding) == "reused"
         assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 0
         other = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
         assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 1
-        assert _reason(r, other, key_prefix, time.time) == "family_revoked"
+        assert _reason(rotate, other, key_prefix, time.time, decoding) == "family_revoked"
     finally:
         r.close()
