@@ -18,6 +18,8 @@ from __future__ import annotations
 # --8<-- [start:setup]
 import os
 
+import redis.asyncio.cluster
+import redis.asyncio.retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
@@ -45,6 +47,35 @@ def connect_cluster(url: str) -> RedisCluster:
 
 
 # --8<-- [end:connect]
+
+
+# --8<-- [start:connect_async]
+async def connect_cluster_async(url: str) -> redis.asyncio.cluster.RedisCluster:
+    """`connect_cluster` for ``redis.asyncio``; call it once, at start-up.
+
+    It learns the slot map before returning. redis-py's asyncio cluster client, used
+    by many requests at once before it has that map, can fail with a ``TypeError``
+    instead of a ``RedisError`` (seen with redis-py 8.1 in this project's tests).
+
+    Args:
+        url: The ``redis://`` URL of any node.
+
+    Returns:
+        A connected client with the same timeouts and retries as `connect_cluster`.
+    """
+    client = redis.asyncio.cluster.RedisCluster.from_url(
+        url,
+        socket_connect_timeout=0.25,
+        socket_timeout=0.25,
+        retry=redis.asyncio.retry.Retry(
+            ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=3
+        ),
+    )
+    await client.initialize()
+    return client
+
+
+# --8<-- [end:connect_async]
 
 
 def main() -> None:

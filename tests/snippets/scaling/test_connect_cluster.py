@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,8 +17,12 @@ from snippets.revocation.revoke_access_token import (
     ensure_not_revoked,
     revoke_access_token,
 )
-from snippets.scaling.connect_cluster import connect_cluster
-from snippets.sessions.session_store import RedisSessionStore, SessionStoreUnavailable
+from snippets.scaling.connect_cluster import connect_cluster, connect_cluster_async
+from snippets.sessions.session_store import (
+    AsyncRedisSessionStore,
+    RedisSessionStore,
+    SessionStoreUnavailable,
+)
 from tools.redis_cluster import LocalCluster
 
 pytestmark = pytest.mark.cluster  # starts a cluster of its own
@@ -101,3 +106,28 @@ def test_failover_fails_closed_and_keeps_replicated_state(own_cluster: LocalClus
             ensure_not_revoked(client, claims, prefix=prefix)
     assert store.validate(store.create("after-failover")) is not None
     client.close()
+
+
+def test_the_async_client_serves_many_requests_at_once_from_the_start(
+    redis_cluster: LocalCluster,
+) -> None:
+    """Requests arriving together on a client that has just connected all succeed."""
+
+    async def scenario() -> list[str | None]:
+        client = await connect_cluster_async(redis_cluster.url())
+        store = AsyncRedisSessionStore(client, prefix="async-start:")
+        session_id = await store.create("alice")
+        users: list[str | None] = []
+        for _ in range(20):  # twenty app processes starting up
+            fresh = await connect_cluster_async(redis_cluster.url())
+            try:
+                again = AsyncRedisSessionStore(fresh, prefix="async-start:")
+                sessions = await asyncio.gather(*(again.validate(session_id) for _ in range(8)))
+                users += [s.user_id if s else None for s in sessions]
+            finally:
+                await fresh.aclose()
+        await store.destroy(session_id)
+        await client.aclose()
+        return users
+
+    assert asyncio.run(scenario()) == ["alice"] * 160
