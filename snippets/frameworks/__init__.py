@@ -1,0 +1,1 @@
+"""The snippets wired into FastAPI, Flask and Django."""
