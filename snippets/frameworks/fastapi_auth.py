@@ -17,7 +17,7 @@ from __future__ import annotations
 
 # --8<-- [start:setup]
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -86,6 +86,18 @@ def install(app: FastAPI, settings: AuthSettings) -> None:
     for error in GUARD_ERRORS:
         app.add_exception_handler(error, _answer)
     app.add_middleware(NoStore)
+
+
+def closing(settings: AuthSettings) -> Callable[[FastAPI], Any]:
+    """A lifespan that closes the settings' clients when the app stops: the asyncio
+    client belongs to the server's event loop and must be closed in it."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await settings.aclose()
+
+    return lifespan
 
 
 def _settings(request: Request) -> AuthSettings:
@@ -158,12 +170,7 @@ OrdersReader = Annotated[
 def create_app(settings: AuthSettings) -> FastAPI:
     """An API with one endpoint per guard, sync and async."""
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await settings.aclose()
-
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=closing(settings))
     install(app, settings)
 
     @app.get("/account")
