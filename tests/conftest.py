@@ -260,6 +260,7 @@ def snippet_env(
         monkeypatch.setenv("REDIS_CLUSTER_URL", cluster.url())
     monkeypatch.setenv("REDIS_KEY_PREFIX", key_prefix)
     monkeypatch.setenv("JWT_SECRET", secrets.token_urlsafe(48))
+    monkeypatch.setenv("SESSION_SECRET", secrets.token_urlsafe(48))
 
 
 @pytest.fixture

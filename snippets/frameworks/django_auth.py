@@ -122,7 +122,13 @@ def _respond(error: Exception) -> JsonResponse:
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's session middleware, answering 503 when saving the session fails."""
+    """Django's session middleware, answering the guards' errors as the guards do:
+    503 when Redis cannot load or save a session, in any view."""
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        return _respond(exception) if isinstance(exception, GUARD_ERRORS) else None
 
     def process_response(
         self, request: HttpRequest, response: HttpResponse
@@ -183,7 +189,12 @@ def _guards() -> AuthSettings:
 
 def bearer_required(*scopes: str) -> Callable[[View], View]:
     """Run the view only with a valid, unrevoked bearer token holding ``scopes``, put
-    in ``request.claims``; sync and ``async def`` views alike."""
+    in ``request.claims``; sync and ``async def`` views alike.
+
+    An async view shares the settings' one ``redis.asyncio`` client, which lives in
+    one event loop: serve async views with an ASGI server (uvicorn, Daphne). Under
+    WSGI, Django runs each async view in an event loop of its own.
+    """
 
     def decorate(view: View) -> View:
         if inspect.iscoroutinefunction(view):
@@ -243,7 +254,18 @@ def me(request: HttpRequest) -> JsonResponse:
 
 
 @bearer_required("orders:read")
-async def orders(request: HttpRequest) -> JsonResponse:
+def orders(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"sub": request.claims["sub"], "orders": []})
+
+
+# The same two as async views (served by an ASGI server: one event loop).
+@bearer_required()
+async def me_async(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"sub": request.claims["sub"]})
+
+
+@bearer_required("orders:read")
+async def orders_async(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"sub": request.claims["sub"], "orders": []})
 
 
@@ -253,6 +275,8 @@ urlpatterns = [
     path("account", account),
     path("api/me", me),
     path("api/orders", orders),
+    path("async/api/me", me_async),
+    path("async/api/orders", orders_async),
 ]
 # --8<-- [end:views]
 

@@ -163,6 +163,9 @@ ClaimsSync = Annotated[dict[str, Any], Security(bearer_claims_sync)]
 OrdersReader = Annotated[
     dict[str, Any], Security(bearer_claims, scopes=["orders:read"])
 ]
+OrdersReaderSync = Annotated[
+    dict[str, Any], Security(bearer_claims_sync, scopes=["orders:read"])
+]
 # --8<-- [end:bearer]
 
 
@@ -177,20 +180,25 @@ def create_app(settings: AuthSettings) -> FastAPI:
     async def account(session: SessionUser) -> dict[str, str]:
         return {"user": session.user_id}
 
-    @app.get("/account/sync")
-    def account_sync(session: SessionUserSync) -> dict[str, str]:
-        return {"user": session.user_id}
-
     @app.get("/api/me")
     async def me(claims: Claims) -> dict[str, str]:
         return {"sub": claims["sub"]}
 
-    @app.get("/api/me/sync")
+    @app.get("/api/orders")
+    async def orders(claims: OrdersReader) -> dict[str, Any]:
+        return {"sub": claims["sub"], "orders": []}
+
+    # The same three as def endpoints, with the blocking client.
+    @app.get("/sync/account")
+    def account_sync(session: SessionUserSync) -> dict[str, str]:
+        return {"user": session.user_id}
+
+    @app.get("/sync/api/me")
     def me_sync(claims: ClaimsSync) -> dict[str, str]:
         return {"sub": claims["sub"]}
 
-    @app.get("/api/orders")
-    async def orders(claims: OrdersReader) -> dict[str, Any]:
+    @app.get("/sync/api/orders")
+    def orders_sync(claims: OrdersReaderSync) -> dict[str, Any]:
         return {"sub": claims["sub"], "orders": []}
 
     return app

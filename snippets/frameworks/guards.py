@@ -305,9 +305,9 @@ def main() -> None:
     ):
         answer = answer_for(error)
         print(answer.status, answer.body["detail"])
-    #> 401 invalid or missing bearer token
-    #> 403 insufficient scope
-    #> 503 service unavailable, try again shortly
+        #> 401 invalid or missing bearer token
+        #> 403 insufficient scope
+        #> 503 service unavailable, try again shortly
     # --8<-- [end:demo]
     settings.close()
 
