@@ -281,6 +281,7 @@ urlpatterns = [
 # --8<-- [end:views]
 
 
+# --8<-- [start:configure]
 def configure() -> None:
     """Configure Django for this module's views, once per process (demo and tests)."""
     if not settings.configured:
@@ -292,6 +293,9 @@ def configure() -> None:
             USE_TZ=True,
         )
         django.setup()
+
+
+# --8<-- [end:configure]
 
 
 def main() -> None:
