@@ -214,6 +214,14 @@ def scope_string(scopes: Iterable[str]) -> str:
     return " ".join(names)
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer ...`` header, or a ``TokenError``."""
+    match = _BEARER.fullmatch(authorization or "")
+    if match is None:
+        raise TokenError("bearer token required")
+    return match[1]
+
+
 def verified_claims(
     settings: AuthSettings, authorization: str | None, scopes: Iterable[str] = ()
 ) -> dict[str, Any]:
@@ -224,11 +232,8 @@ def verified_claims(
         InsufficientScope: A required scope is missing from the ``scope`` claim.
     """
     required = scope_string(scopes)
-    match = _BEARER.fullmatch(authorization or "")
-    if match is None:
-        raise TokenError("bearer token required")
     claims = verify_token(
-        match[1],
+        bearer_token(authorization),
         settings.key,
         algorithm=settings.algorithm,
         typ="at+jwt",  # RFC 9068: an ID token is no access token

@@ -25,7 +25,9 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 
 from app.demo_idp import DemoIdentityProvider
-from app.main import Settings, create_app, make_demo_users
+from app.main import create_app
+from app.settings import Settings
+from app.users import make_demo_users
 from snippets.tokens.keys import generate_private_key
 from tests.helpers import ROOT, ManualClock
 from tools.redis_server import free_port

@@ -1,0 +1,98 @@
+"""ID token to session (backend for frontend): the browser only ever gets the cookie."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.dependencies import DemoState, Form, SessionId, own_origin
+from app.html import page
+from app.routers.tokens import api_me_answer
+from app.state import API_AUDIENCE, EXCHANGE_AUDIENCES
+from snippets.converting.exchange_session_for_jwt import ExchangeRefused, exchange_session_for_jwt
+from snippets.converting.id_token_to_session import LoginRefused, begin_login, complete_login
+from snippets.sessions.session_cookie import build_session_cookie
+
+log = logging.getLogger("app")
+router = APIRouter()
+
+STATE_COOKIE = "__Host-oidc-state"
+
+
+def _read_cookie(request: Request, name: str) -> str | None:
+    header = request.headers.get("cookie", "")
+    values = [
+        v.strip()
+        for n, sep, v in (p.partition("=") for p in header.split(";"))
+        if sep and n.strip() == name
+    ]
+    return values[0] if len(values) == 1 else None
+
+
+@router.get("/auth/oidc/start")
+def oidc_start(request: Request, state: DemoState) -> Response:
+    login_request = begin_login(state.redis, prefix=state.prefix)
+    query = urlencode(
+        {
+            "client_id": state.settings.client_id,
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "scope": "openid",
+            "redirect_uri": own_origin(request) + "/auth/oidc/callback",
+            "state": login_request.state,
+            "nonce": login_request.nonce,
+        }
+    )
+    response = RedirectResponse(f"{state.authorize_url}?{query}", status_code=303)
+    response.headers.append(  # binds the callback to this browser; cross-site POST => None
+        "set-cookie",
+        f"{STATE_COOKIE}={login_request.state}; Path=/; Secure; HttpOnly; "
+        "SameSite=None; Max-Age=300",
+    )
+    return response
+
+
+@router.post("/auth/oidc/callback")
+def oidc_callback(request: Request, state: DemoState, form: Form) -> Response:
+    # No origin check here: the IdP's page posts this form. The state, bound to this
+    # browser's cookie and used once, is what refuses forged callbacks.
+    try:
+        session_id = complete_login(
+            state.redis,
+            state.store,
+            state.id_tokens,
+            state=form.get("state"),
+            browser_state=_read_cookie(request, STATE_COOKIE),
+            id_token=form.get("id_token"),
+            prefix=state.prefix,
+            now=state.now(),
+        )
+    except LoginRefused as exc:
+        log.info("login refused: %s", exc)
+        return page("Sign in", "<p>Login failed. <a href='/login'>Try again</a>.</p>", 400)
+    response = RedirectResponse("/account", status_code=303)
+    response.headers.append("set-cookie", build_session_cookie(session_id))
+    response.headers.append(
+        "set-cookie", f"{STATE_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0"
+    )
+    return response
+
+
+@router.get("/bff/api/me")
+def bff_api_me(state: DemoState, sid: SessionId) -> Response:
+    """The server exchanges the session and calls the API; the browser sees data only."""
+    try:
+        token = exchange_session_for_jwt(
+            state.store,
+            sid,
+            audience=API_AUDIENCE,
+            allowed_audiences=EXCHANGE_AUDIENCES,
+            signer=state.signer,
+            now=state.now(),
+        )
+    except ExchangeRefused:
+        return api_me_answer(state, None)
+    return api_me_answer(state, token)
