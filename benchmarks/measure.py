@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.http_overhead import measure_http, wrk_binary
 from tools.redis_cluster import LocalCluster
 from tools.redis_server import redis_server
 from tools.round_trips import RoundTripCounter
@@ -605,7 +606,7 @@ def versions(url: str) -> dict[str, str]:
         "openssl": backend.openssl_version_text(),
         "python_ssl": ssl.OPENSSL_VERSION,
     }
-    for dist in ("pyjwt", "cryptography", "redis", "pyperf"):
+    for dist in ("pyjwt", "cryptography", "redis", "pyperf", "fastapi", "starlette", "uvicorn"):
         found[dist] = importlib.metadata.version(dist)
     return found
 
@@ -624,9 +625,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     processes, values = (2, 2) if args.quick else (6, 3)
     total, rounds = (2_000, 1) if args.quick else (8_000, 5)
+    http_duration, http_rounds = (1, 1) if args.quick else (4, 3)
     # Stopped (Ctrl-C, SIGTERM): unwind, so the private redis-server and its folder go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    wrk_binary()  # before minutes of other measurements: say at once if wrk is missing
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     keys = _keys()
@@ -645,6 +648,8 @@ def main(argv: list[str] | None = None) -> None:
             costs = measure_costs(url, prefix, cluster.url(), processes, values)
             print("throughput...", flush=True)
             throughput = measure_throughput(keys, total, rounds)
+            print("over HTTP (uvicorn and wrk)...", flush=True)
+            http = measure_http(url, prefix, duration=http_duration, rounds=http_rounds)
             found_versions = versions(url)
         finally:
             cluster.stop()
@@ -674,6 +679,7 @@ def main(argv: list[str] | None = None) -> None:
         "cluster": "private Redis Cluster on 127.0.0.1: 3 masters, 1 replica each",
         "costs": costs,
         "throughput": throughput,
+        "http": http,
         "wall_time_s": round(time.perf_counter() - started),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

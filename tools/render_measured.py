@@ -341,6 +341,51 @@ def throughput_fragment(d: dict[str, Any]) -> str:
     )
 
 
+HTTP_ENDPOINTS = (
+    ("open", "No authentication"),
+    ("jwt", "Bearer JWT, verified"),
+    ("jwt-check", "Bearer JWT, verified, then blocklist and cut-off"),
+    ("session", "Session cookie, validated"),
+)
+
+
+def http_fragment(d: dict[str, Any]) -> str:
+    h = d["http"]
+    e, r = h["endpoints"], h["ratios"]
+    header = [
+        "Endpoint",
+        "async def: requests/s",
+        "median latency",
+        "cost per request",
+        "def: requests/s",
+        "median latency",
+        "cost per request",
+        "async over def",
+    ]
+    rows = []
+    for key, name in HTTP_ENDPOINTS:
+        cells = [name]
+        for mode in ("async", "sync"):
+            cost = "the base" if key == "open" else times(r[f"{mode}_over_open"][key])
+            cells += [
+                fmt_int(e[mode][key]["requests_per_s"]),
+                f"{fmt_us(e[mode][key]['median_ms'])} ms",
+                cost,
+            ]
+        cells.append(times(r["async_speed_over_sync"][key]))
+        rows.append(cells)
+    a, s_ = r["async_session_over"], r["sync_session_over"]
+    return (
+        table(header, rows)
+        + f"\nServer: {h['server']}. Load: {h['load']}, {fmt_int(h['duration_s'])} s per "
+        f"endpoint per round, the median of the rounds ({fmt_int(h['rounds'])}). Cost per "
+        "request is the unauthenticated endpoint's rate divided by this one's. With `async def` "
+        f"endpoints a session costs {times(a['jwt'])} a verified JWT and {times(a['jwt-check'])}"
+        f" a JWT with the revocation check; with `def` endpoints {times(s_['jwt'])} and "
+        f"{times(s_['jwt-check'])}.\n"
+    )
+
+
 def comparison_table_fragment(d: dict[str, Any]) -> str:
     s, r, c = d["sizes"], d["round_trips"], d["costs"]
     tp = d["throughput"]["algorithms"][QUOTED_ALGORITHM]
@@ -461,6 +506,7 @@ FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "measured-costs": costs_fragment,
     "measured-round-trips": round_trips_fragment,
     "measured-throughput": throughput_fragment,
+    "measured-http": http_fragment,
     "scaling-costs": scaling_costs_fragment,
     "session-store-round-trips": store_round_trips_fragment,
 }
