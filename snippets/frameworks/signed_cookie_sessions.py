@@ -11,10 +11,12 @@ Acceptable for data that grants nothing: a theme, a language, a flash message, a
 before checkout. Not for who the user is, whenever logout, "log out everywhere" or a
 password change must end access at once.
 
-Run it without any server but a Redis of your choice::
+Run it with a Redis of your choice and a secret of 32 bytes or more in
+``SESSION_SECRET``::
 
-    REDIS_URL=redis://127.0.0.1:6379/0 SESSION_SECRET=... \
-        python -m snippets.frameworks.signed_cookie_sessions
+    export REDIS_URL=redis://127.0.0.1:6379/0
+    export SESSION_SECRET="$(openssl rand -base64 48)"
+    python -m snippets.frameworks.signed_cookie_sessions
 """
 
 from __future__ import annotations
