@@ -17,7 +17,11 @@ import base64
 import json
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,12 +30,15 @@ from typing import Any, Self
 
 import jwt
 
+from snippets.tokens.keys import check_key
 from snippets.tokens.verify_token import (
     DEFAULT_LEEWAY,
     MAX_TOKEN_BYTES,
     TokenError,
     verify_token,
 )
+
+PUBLIC_KEY_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 # --8<-- [end:setup]
 
@@ -65,16 +72,28 @@ def unverified_kid(token: str | bytes) -> str:
 class JWKSVerifier:
     """Verify access tokens against the keys an issuer publishes at a JWKS URL.
 
+    The key set is hostile input like any other: a document that is not a JSON key
+    set, holds no usable key, is larger than ``max_bytes`` or takes longer than
+    ``timeout`` in all is a failed fetch, and a failed fetch never replaces the keys
+    already cached. Symmetric (``oct``) keys, keys for another use, and keys too weak
+    for ``check_key`` are dropped. One fetch at a time runs in a worker thread, never
+    under the lock: while it runs, other verifications use the cached keys.
+
     Args:
         jwks_url: The issuer's JWKS endpoint (https in production).
-        algorithm: The one algorithm accepted; a key published for another one is
-            refused.
+        algorithm: The one algorithm accepted: RS256, ES256 or EdDSA. A public key
+            set cannot carry an HMAC secret, so HS256 is refused.
         audience: This service's identifier, as for ``verify_token``.
         issuer: The exact issuer expected.
         typ: Required ``typ`` header, e.g. ``"at+jwt"``; None to skip the check.
         cache_seconds: How long a fetched key set is used before it is fetched again.
-        timeout: HTTP timeout in seconds for one fetch.
+        timeout: The most one fetch may take, connecting and reading included.
+        retry_seconds: After a failed fetch, how long before the next attempt.
+        max_bytes: The largest key set document accepted.
         clock: Monotonic clock in seconds, replaceable in tests.
+
+    Raises:
+        ValueError: ``algorithm`` is not asymmetric, or the URL is not http(s).
     """
 
     def __init__(
@@ -87,59 +106,128 @@ class JWKSVerifier:
         typ: str | None = "at+jwt",
         cache_seconds: float = 300,
         timeout: float = 5,
+        retry_seconds: float = 30,
+        max_bytes: int = 64 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=timeout)
+        if algorithm not in PUBLIC_KEY_ALGORITHMS:
+            raise ValueError(
+                f"{algorithm!r} cannot be verified with a published key set; use one "
+                f"of {', '.join(PUBLIC_KEY_ALGORITHMS)}"
+            )
+        if urllib.parse.urlsplit(jwks_url).scheme not in {"http", "https"}:
+            raise ValueError("the JWKS URL must be http:// or https://")
+        self._url = jwks_url
         self._algorithm = algorithm
         self._audience = audience
         self._issuer = issuer
         self._typ = typ
         self._cache_seconds = cache_seconds
+        self._timeout = timeout
+        self._retry_seconds = retry_seconds
+        self._max_bytes = max_bytes
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._window_start: float | None = None
-        self._refetched = (
-            False  # an unknown kid already caused a refetch in this window
-        )
+        self._keys: dict[str, tuple[str, Any]] = {}  # kid -> (algorithm, key)
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch started
+        self._refetched = False  # this window's one refetch for an unknown kid is used
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="jwks-fetch")
+        self._inflight: Future[dict[str, tuple[str, Any]]] | None = None
 
-    def _fetch(self) -> None:
+    def _download(self) -> dict[str, tuple[str, Any]]:
+        """Fetch and parse the key set within ``timeout`` in all; raise on anything
+        wrong (in the worker thread)."""
+        deadline = time.monotonic() + self._timeout
+        body = b""
+        # The scheme was checked in __init__: http or https only.
+        request = urllib.request.Request(  # noqa: S310
+            self._url, headers={"Accept": "application/json"}
+        )
         try:
-            keys = self._client.get_signing_keys()
-        except jwt.PyJWKClientError:
-            raise TokenError("signing keys unavailable") from None
-        self._keys = {k.key_id: k for k in keys if k.key_id}  # only a kid selects a key
+            response = urllib.request.urlopen(request, timeout=self._timeout)  # noqa: S310
+        except urllib.error.HTTPError as error:
+            error.close()  # it holds the connection
+            raise ValueError(f"JWKS answered {error.code}") from None
+        with response:
+            if response.status != 200:
+                raise ValueError(f"JWKS answered {response.status}")
+            while chunk := response.read1(16 * 1024):  # what arrived, not a full block
+                body += chunk
+                if len(body) > self._max_bytes:
+                    raise ValueError("JWKS document too large")
+                if time.monotonic() > deadline:  # a slow drip ends here
+                    raise TimeoutError("JWKS fetch took too long")
+        document = json.loads(body)
+        entries = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ValueError("not a JWKS document")
+        keys = dict(filter(None, map(_usable_key, entries)))
+        if not keys:
+            raise ValueError("no usable key in the JWKS document")
+        return keys
+
+    def _stored(self, future: Future[dict[str, tuple[str, Any]]]) -> None:
+        with self._lock:
+            if future.exception() is None:
+                self._keys, self._fetched_at = future.result(), self._clock()
+
+    def _fetch(self) -> Future[dict[str, tuple[str, Any]]]:
+        """The fetch in flight, or a new one (call with the lock held)."""
+        if self._inflight is None or self._inflight.done():
+            self._attempted_at = self._clock()
+            self._inflight = self._worker.submit(self._download)
+            self._inflight.add_done_callback(self._stored)
+        return self._inflight
 
     def signing_key(self, kid: str) -> Any:
-        """Return the public key for ``kid``; refetch at most once per window if
-        unknown.
+        """Return the public key for ``kid``, fetching the key set when it is due.
+
+        A stale key set is refreshed, and an unknown ``kid`` refetched at most once
+        per cache window. The caller that starts a fetch waits for it (up to
+        ``timeout``); calls meanwhile use the cached keys. A fetch that fails or times
+        out leaves the cached keys in use.
 
         Raises:
-            TokenError: The kid is unknown, or the key set cannot be fetched.
+            TokenError: The kid is unknown or for another algorithm, or no key set
+                could be fetched at all.
         """
         with self._lock:
             now = self._clock()
-            fresh = False
-            if (
-                self._window_start is None
-                or now - self._window_start >= self._cache_seconds
-            ):
-                try:
-                    self._fetch()
-                    fresh = True
-                except TokenError:
-                    if not self._keys:
-                        raise  # nothing cached to fall back on: refuse
-                self._window_start, self._refetched = now, False
-            if kid not in self._keys and not self._refetched and not fresh:
+            busy = self._inflight is not None and not self._inflight.done()
+            age = None if self._fetched_at is None else now - self._fetched_at
+            stale = age is None or age >= self._cache_seconds
+            retry_due = self._attempted_at is None or (
+                now - self._attempted_at >= self._retry_seconds
+            )
+            unknown = kid not in self._keys
+            wait: Future[dict[str, tuple[str, Any]]] | None = None
+            if busy:
+                if not self._keys or unknown:
+                    wait = self._inflight  # nothing better to use: wait for it
+            elif stale and retry_due:
+                wait = self._fetch()  # a new window, with its one refetch unused
+                self._refetched = False
+            elif unknown and not self._refetched:
+                wait = self._fetch()  # a new kid: perhaps a new key was published
                 self._refetched = True
-                self._fetch()
-            jwk = self._keys.get(kid)
-        if jwk is None:
-            raise TokenError("unknown key ID")
-        if jwk.algorithm_name != self._algorithm:
+        failed = False
+        if wait is not None:
+            try:
+                wait.result(timeout=self._timeout)
+                self._stored(wait)  # the callback may not have run yet
+            except Exception:  # any failed fetch keeps the cache
+                failed = True
+        with self._lock:
+            found = self._keys.get(kid)
+        if found is None:
+            unavailable = failed and (unknown or not self._keys)
+            reason = "signing keys unavailable" if unavailable else "unknown key ID"
+            raise TokenError(reason)
+        algorithm, key = found
+        if algorithm != self._algorithm:
             raise TokenError("key published for another algorithm")
-        return jwk.key
+        return key
 
     def verify(
         self,
@@ -164,6 +252,30 @@ class JWKSVerifier:
             leeway=DEFAULT_LEEWAY if leeway is None else leeway,
             now=now,
         )
+
+    def close(self) -> None:
+        """Stop the fetch worker (a fetch in flight ends within ``timeout``)."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _usable_key(entry: object) -> tuple[str, tuple[str, Any]] | None:
+    """(kid, (algorithm, key)) for a usable public signing key; None for the rest."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+        return None
+    if entry.get("kty") not in {"RSA", "EC", "OKP"}:  # never "oct": a shared secret
+        return None
+    if entry.get("use", "sig") != "sig" or "d" in entry:  # a private key is a leak
+        return None
+    try:
+        jwk = jwt.PyJWK(entry)
+        algorithm = jwk.algorithm_name
+        if algorithm not in PUBLIC_KEY_ALGORITHMS:
+            return None
+        check_key(algorithm, jwk.key)  # the right type, and strong enough
+    except Exception:  # a key we cannot use is left out
+        return None
+    kid = entry["kid"]
+    return (kid, (algorithm, jwk.key)) if 0 < len(kid) <= 128 else None
 
 
 # --8<-- [end:verifier]
