@@ -100,8 +100,12 @@ def exchange_session_for_jwt(
     Raises:
         ExchangeRefused: The session is not live, or the audience is not allowed.
         SessionStoreUnavailable: Redis could not answer; mint nothing (answer 503).
+        TypeError: ``allowed_audiences`` is a string: ``in`` would test substrings
+            (the mistake behind CVE-2024-53861).
     """
-    if audience not in allowed_audiences:
+    if isinstance(allowed_audiences, str | bytes):
+        raise TypeError("allowed_audiences must be a collection of names, not a string")
+    if not isinstance(audience, str) or audience not in allowed_audiences:
         raise ExchangeRefused("audience not allowed")
     session = store.validate(session_id)  # one round trip; None if destroyed or expired
     if session is None:

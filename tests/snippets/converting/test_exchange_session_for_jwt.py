@@ -193,3 +193,21 @@ def test_redis_down_means_no_token_and_no_live_session(
     with pytest.raises(SessionStoreUnavailable):
         session_is_live(client, handle, now=clock())
     client.close()
+
+
+def test_a_string_of_allowed_audiences_is_refused_not_searched(store, signer) -> None:  # type: ignore[no-untyped-def]
+    """With a plain string, ``"api" in "urn:demo:api"`` is True: a substring test."""
+    session_id = store.create("alice")
+    with pytest.raises(TypeError, match="not a string"):
+        exchange_session_for_jwt(
+            store, session_id, audience="api", allowed_audiences="urn:demo:api", signer=signer
+        )
+    for audience in (None, 42, ["urn:demo:api"]):
+        with pytest.raises(ExchangeRefused, match="audience not allowed"):
+            exchange_session_for_jwt(
+                store,
+                session_id,
+                audience=audience,  # type: ignore[arg-type]
+                allowed_audiences={"urn:demo:api"},
+                signer=signer,
+            )
