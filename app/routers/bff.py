@@ -56,7 +56,7 @@ def oidc_start(request: Request, state: DemoState) -> Response:
 
 
 @router.post("/auth/oidc/callback")
-def oidc_callback(request: Request, state: DemoState, form: Form) -> Response:
+def oidc_callback(request: Request, state: DemoState, form: Form, sid: SessionId) -> Response:
     # No origin check here: the IdP's page posts this form. The state, bound to this
     # browser's cookie and used once, is what refuses forged callbacks.
     try:
@@ -67,6 +67,7 @@ def oidc_callback(request: Request, state: DemoState, form: Form) -> Response:
             state=form.get("state"),
             browser_state=_read_cookie(request, STATE_COOKIE),
             id_token=form.get("id_token"),
+            previous_session=sid,
             prefix=state.prefix,
             now=state.now(),
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 # --8<-- [start:setup]
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -43,6 +44,7 @@ from snippets.tokens.verify_token import MAX_TOKEN_BYTES, TokenError
 LOGIN_REQUEST_SECONDS = 5 * 60
 _STATE = re.compile(r"[A-Za-z0-9_-]{43}")
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
 # --8<-- [end:setup]
 
 
@@ -159,8 +161,16 @@ class IdTokenVerifier:
         audiences = (
             claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         )
-        if len(audiences) > 1 and claims.get("azp") != self._client_id:
+        # OIDC Core 3.1.3.7: no audience this client does not trust (here: none but
+        # itself), and an azp, when present, must name this client.
+        if audiences != [self._client_id]:
+            raise TokenError("audience: the token names other audiences too")
+        if "azp" in claims and claims["azp"] != self._client_id:
             raise TokenError("azp does not name this client")
+        subject = claims.get("sub")
+        # OIDC Core 2: sub is at most 255 ASCII characters; nothing else is a user.
+        if not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
+            raise TokenError("sub is not an OIDC subject")
         received = claims.get("nonce")
         if not isinstance(received, str) or not hmac.compare_digest(received, nonce):
             raise TokenError("nonce does not match this login")
@@ -179,6 +189,7 @@ def complete_login(
     state: object,
     browser_state: object,
     id_token: object,
+    previous_session: object = None,
     prefix: str = "",
     now: float | None = None,
 ) -> str:
@@ -192,6 +203,8 @@ def complete_login(
         state: ``state`` as the IdP sent it back; hostile.
         browser_state: ``state`` from this browser's short-lived login cookie; hostile.
         id_token: The ID token from the callback; hostile.
+        previous_session: The session ID this browser sent, if any; it is destroyed,
+            so that a session from before the login never carries over.
         prefix: The key prefix `begin_login` used.
         now: Current time in seconds since the epoch; ``time.time()`` when omitted.
 
@@ -219,11 +232,13 @@ def complete_login(
         claims = verifier.verify(id_token, nonce=nonce, now=now)
     except TokenError as exc:
         raise LoginRefused(f"ID token refused: {exc}") from None
-    user_id = (
-        f"oidc:{hashlib.sha256(claims['iss'].encode()).hexdigest()[:8]}:{claims['sub']}"
-    )
+    # One user per (iss, sub) pair, whatever they hold: hashed, never truncated.
+    pair = json.dumps([claims["iss"], claims["sub"]]).encode()
+    user_id = f"oidc:{hashlib.sha256(pair).hexdigest()}"
     name = claims.get("name") if isinstance(claims.get("name"), str) else None
-    return store.create(user_id[:256], {"name": name, "login": "oidc"})  # no token kept
+    if previous_session is not None:
+        store.destroy(previous_session)  # never carry a pre-login session over
+    return store.create(user_id, {"name": name, "login": "oidc"})  # no token kept
 
 
 # --8<-- [end:complete]

@@ -61,7 +61,8 @@ def test_a_valid_id_token_becomes_a_session_holding_no_token(
 
     session_id = login(redis_client, store, verifier, key_prefix, make)
     session = store.validate(session_id)
-    assert session.user_id.endswith(":u-7") and session.data == {"name": "Dana", "login": "oidc"}
+    assert session.user_id.startswith("oidc:") and len(session.user_id) == 5 + 64
+    assert session.data == {"name": "Dana", "login": "oidc"}
     stored = b"".join(
         v
         for k in redis_client.scan_iter(f"{key_prefix}*")
@@ -81,6 +82,11 @@ def test_a_valid_id_token_becomes_a_session_holding_no_token(
         ("wrong nonce", "nonce"),
         ("unknown key", "unknown key"),
         ("garbage", "compact"),
+        ("extra audience", "other audiences"),
+        ("foreign azp", "azp"),
+        ("long sub", "sub is not"),
+        ("sub with a space", "sub is not"),
+        ("number as sub", "subject must be a string"),
     ],
 )
 def test_tokens_that_are_not_this_logins_id_token_are_refused(
@@ -114,6 +120,16 @@ def test_tokens_that_are_not_this_logins_id_token_are_refused(
             return idp.sign({**claims, "iat": now - 900, "exp": now - 600})
         if case == "wrong nonce":
             return idp.sign({**claims, "nonce": "x" * 43})
+        if case == "extra audience":
+            return idp.sign({**claims, "aud": ["demo-app", "another-app"], "azp": "demo-app"})
+        if case == "foreign azp":
+            return idp.sign({**claims, "azp": "another-app"})
+        if case == "long sub":
+            return idp.sign({**claims, "sub": "u" * 256})
+        if case == "sub with a space":
+            return idp.sign({**claims, "sub": "u 7"})
+        if case == "number as sub":
+            return idp.sign({**claims, "sub": 7})
         if case == "unknown key":
             import jwt
 
@@ -183,3 +199,45 @@ def test_jwks_server_for_the_demo_serves_the_keys_and_stops() -> None:
             assert client.get(url.replace("jwks.json", "other")).status_code == 404
     with httpx.Client() as client, pytest.raises(httpx.ConnectError):
         client.get(url)
+
+
+def test_subjects_that_share_a_long_prefix_are_different_users(
+    redis_client: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    idp: DemoIdentityProvider,
+    key_prefix: str,
+) -> None:
+    """Truncating iss+sub to the store's 256 characters once merged two accounts."""
+    users = []
+    for last in "AB":
+        subject = "x" * 254 + last  # 255 characters: the longest OIDC allows
+
+        def make(nonce: str, subject: str = subject) -> str:
+            return idp.issue_id_token(subject, nonce=nonce)
+
+        users.append(store.validate(login(redis_client, store, verifier, key_prefix, make)).user_id)
+    assert users[0] != users[1]
+
+
+def test_the_session_from_before_the_login_is_ended(
+    redis_client: redis.Redis,
+    store: RedisSessionStore,
+    verifier: IdTokenVerifier,
+    idp: DemoIdentityProvider,
+    key_prefix: str,
+) -> None:
+    before = store.create("anonymous-visitor", {"cart": 1})
+    request = begin_login(redis_client, prefix=key_prefix)
+    session_id = complete_login(
+        redis_client,
+        store,
+        verifier,
+        state=request.state,
+        browser_state=request.state,
+        id_token=idp.issue_id_token("u-7", nonce=request.nonce),
+        previous_session=before,
+        prefix=key_prefix,
+    )
+    assert store.validate(before) is None
+    assert store.validate(session_id) is not None
