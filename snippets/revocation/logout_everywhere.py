@@ -18,7 +18,6 @@ Run it against a Redis server of your choice::
 from __future__ import annotations
 
 # --8<-- [start:setup]
-import math
 import os
 import secrets
 import time
@@ -33,6 +32,8 @@ from snippets.revocation.revoke_access_token import (
     TokenRefused,
     blocklist_key,
     connect,
+    cutoff_key,
+    raise_cutoff,
     revoke_access_token,
     time_claim,
     user_tag,
@@ -43,49 +44,33 @@ from snippets.revocation.rotate_refresh_token import (
     rotate_refresh_token,
 )
 
-MAX_ACCESS_TOKEN_LIFETIME = (
-    3600  # the verifier refuses longer-lived tokens; so may the cut-off
-)
 # --8<-- [end:setup]
 
 
 # --8<-- [start:logout]
-_RAISE_CUTOFF = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-redis.call('SET', KEYS[1], math.max(current, tonumber(ARGV[1])), 'EX', ARGV[2])
-"""
-
-
-def cutoff_key(claims: Mapping[str, Any], *, prefix: str = "") -> str:
-    """Return the key of the user's cut-off (the user is ``iss`` plus ``sub``)."""
-    return user_tag(claims, prefix=prefix) + "cutoff"
-
-
 def logout_everywhere(
     r: redis.Redis,
     *,
     issuer: str,
     subject: str,
     prefix: str = "",
-    max_token_lifetime: int = MAX_ACCESS_TOKEN_LIFETIME,
-    leeway: int = 0,
     now: Callable[[], float] = time.time,
 ) -> int:
     """Refuse every access token the user holds now, and revoke every refresh family.
 
-    The cut-off is the current second: a token is refused when ``iat <= cut-off``.
-    ``iat`` has one-second granularity, so a token issued later in that same second is
-    refused too; that errs on the safe side and costs at most one extra login.
+    Two steps, in this order. First the refresh families are revoked, so that no
+    refresh after this point mints anything. Then the cut-off is raised to the
+    current second, rounded up: a token is refused when ``iat <= cut-off``. A refresh
+    that won its rotation before the families were revoked mints its access token
+    with the rotation's time as ``iat`` (`Rotation.issued_at`), so it is before the
+    cut-off however late it is minted. A token issued later in the same second is
+    refused too, which errs on the safe side and costs at most one extra login.
 
     Args:
         r: The Redis client.
         issuer: The user's issuer (``iss``).
         subject: The user (``sub``).
         prefix: Prepended to every key.
-        max_token_lifetime: The longest ``exp - iat`` the verifier accepts; the cut-off
-            is kept that long (plus ``leeway``), after which every older token has
-            expired.
-        leeway: The verifier's leeway in seconds.
         now: The clock, in seconds since the epoch.
 
     Returns:
@@ -94,13 +79,9 @@ def logout_everywhere(
     Raises:
         RevocationUnavailable: Redis did not answer; the user may still be logged in.
     """
-    key = cutoff_key({"iss": issuer, "sub": subject}, prefix=prefix)
-    ttl = max_token_lifetime + leeway + 1
-    try:  # a Lua max: a server with a slower clock cannot move the cut-off back
-        r.register_script(_RAISE_CUTOFF)(keys=[key], args=[math.floor(now()), ttl])
-    except redis.RedisError as exc:
-        raise RevocationUnavailable("could not store the cut-off") from exc
-    return revoke_user_families(r, issuer=issuer, subject=subject, prefix=prefix)
+    revoked = revoke_user_families(r, issuer=issuer, subject=subject, prefix=prefix)
+    raise_cutoff(r, issuer=issuer, subject=subject, prefix=prefix, now=now)
+    return revoked
 
 
 # --8<-- [end:logout]
@@ -144,6 +125,7 @@ def _revocation_keys(
 def _refuse_if_revoked(
     revoked: bytes | str | None, cutoff: bytes | str | None, issued_at: float
 ) -> None:
+    # The cut-off is a whole second (rounded up); iat may be fractional.
     if revoked is not None:
         raise TokenRefused("revoked")
     if cutoff is None:
@@ -222,7 +204,8 @@ def main() -> None:
             #> logged_out
             #> logged_out
             #> logged_out
-    check_access_token(r, claims_at(1_700_000_001), prefix=prefix)  # after: accepted
+    # The cut-off is rounded up to the next second: later tokens are accepted.
+    check_access_token(r, claims_at(1_700_000_002), prefix=prefix)
     try:
         rotate_refresh_token(r, refresh, prefix=prefix, now=lambda: clock + 1)
     except TokenRefused as exc:

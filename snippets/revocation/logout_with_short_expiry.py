@@ -162,7 +162,7 @@ def refresh(
         r, refresh_token, prefix=prefix, now=now, lifetime=REFRESH_LIFETIME
     )
     return TokenPair(
-        _access_token(rotation.subject, key, now()),
+        _access_token(rotation.subject, key, rotation.issued_at),
         rotation.refresh_token,
         int(ACCESS_LIFETIME.total_seconds()),
     )

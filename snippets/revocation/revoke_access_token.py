@@ -30,9 +30,15 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from snippets.tokens.verify_token import DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME
+
 MAX_CLAIM_CHARS = (
     1024  # a verified claim longer than this is refused, not hashed and stored
 )
+# The verifier accepts a token until exp plus its leeway: revocation must last as long.
+DEFAULT_LEEWAY_SECONDS = int(DEFAULT_LEEWAY.total_seconds())
+# The longest exp - iat the verifier accepts: a cut-off older than this refuses nothing.
+MAX_ACCESS_TOKEN_LIFETIME = int(DEFAULT_MAX_LIFETIME.total_seconds())
 # --8<-- [end:setup]
 
 
@@ -132,6 +138,11 @@ def blocklist_key(claims: Mapping[str, Any], *, prefix: str = "") -> str:
     return user_tag(claims, prefix=prefix) + "revoked:" + _digest(iss, jti)
 
 
+def cutoff_key(claims: Mapping[str, Any], *, prefix: str = "") -> str:
+    """Return the key of the user's cut-off (the user is ``iss`` plus ``sub``)."""
+    return user_tag(claims, prefix=prefix) + "cutoff"
+
+
 # --8<-- [end:keys]
 
 
@@ -141,7 +152,7 @@ def revoke_access_token(
     claims: Mapping[str, Any],
     *,
     prefix: str = "",
-    leeway: float = 0,
+    leeway: float = DEFAULT_LEEWAY_SECONDS,
     now: Callable[[], float] = time.time,
 ) -> bool:
     """Blocklist a verified access token until it would have expired anyway.
@@ -152,7 +163,8 @@ def revoke_access_token(
             used.
         prefix: Prepended to every key.
         leeway: The verifier's leeway in seconds: the entry outlives ``exp`` by this
-            much.
+            much (``verify_token``'s own by default, so a revoked token never verifies
+            again inside it).
         now: The clock, in seconds since the epoch.
 
     Returns:
@@ -193,6 +205,62 @@ def ensure_not_revoked(
         raise TokenRefused("revoked")
 
 
+_RAISE_CUTOFF = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('SET', KEYS[1], math.max(current, tonumber(ARGV[1])), 'EX', ARGV[2])
+"""
+
+
+def _cutoff_args(
+    issuer: str, subject: str, prefix: str, now: Callable[[], float]
+) -> tuple[list[str], list[int]]:
+    key = cutoff_key({"iss": issuer, "sub": subject}, prefix=prefix)
+    # Rounded up: a token issued at 100.4 (a fractional iat is allowed) is at or before
+    # a cut-off taken at 100.7. A token issued later in that second is refused too.
+    ttl = MAX_ACCESS_TOKEN_LIFETIME + DEFAULT_LEEWAY_SECONDS + 1
+    return [key], [math.ceil(now()), ttl]
+
+
+def raise_cutoff(
+    r: redis.Redis,
+    *,
+    issuer: str,
+    subject: str,
+    prefix: str = "",
+    now: Callable[[], float] = time.time,
+) -> None:
+    """Refuse every access token of the user issued up to now (``iat`` at or before
+    the cut-off), for as long as such a token could still verify.
+
+    A Lua max: a process with a slower clock can never move the cut-off back.
+
+    Raises:
+        TokenRefused: ``issuer`` or ``subject`` is malformed.
+        RevocationUnavailable: Redis did not answer; no token was cut off.
+    """
+    keys, args = _cutoff_args(issuer, subject, prefix, now)
+    try:
+        r.register_script(_RAISE_CUTOFF)(keys=keys, args=args)
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not store the cut-off") from exc
+
+
+async def raise_cutoff_async(
+    r: redis.asyncio.Redis,
+    *,
+    issuer: str,
+    subject: str,
+    prefix: str = "",
+    now: Callable[[], float] = time.time,
+) -> None:
+    """`raise_cutoff` for ``redis.asyncio``."""
+    keys, args = _cutoff_args(issuer, subject, prefix, now)
+    try:
+        await r.register_script(_RAISE_CUTOFF)(keys=keys, args=args)
+    except redis.RedisError as exc:
+        raise RevocationUnavailable("could not store the cut-off") from exc
+
+
 # --8<-- [end:revoke]
 
 
@@ -211,14 +279,15 @@ def main() -> None:
     ensure_not_revoked(r, claims, prefix=prefix)  # not revoked: returns quietly
     print(revoke_access_token(r, claims, prefix=prefix, now=lambda: clock + 300))
     #> True
-    print(r.ttl(blocklist_key(claims, prefix=prefix)))  # the token's remaining life
-    #> 600
+    # the token's remaining life, plus the verifier's 10 s of leeway
+    print(r.ttl(blocklist_key(claims, prefix=prefix)))
+    #> 610
     try:
         ensure_not_revoked(r, claims, prefix=prefix)
     except TokenRefused as exc:
         print(exc.reason)
         #> revoked
-    expired = {**claims, "jti": "old", "exp": clock - 1}
+    expired = {**claims, "jti": "old", "exp": clock - 11}  # past exp and leeway
     print(revoke_access_token(r, expired, prefix=prefix, now=lambda: clock))
     #> False
     # --8<-- [end:demo]

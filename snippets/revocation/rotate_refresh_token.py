@@ -36,6 +36,8 @@ from snippets.revocation.revoke_access_token import (
     RevocationUnavailable,
     TokenRefused,
     connect,
+    raise_cutoff,
+    raise_cutoff_async,
     user_tag,
 )
 
@@ -144,7 +146,7 @@ if token[1] ~= 'active' then
   -- A retired token came back: someone holds a copy. Revoke every descendant.
   redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', 'reuse',
              'revoked_at', ARGV[1])
-  return {'reused'}
+  return {'reused', family[3], family[4]}
 end
 local family_exp = tonumber(family[2])
 if now >= tonumber(token[2]) or now >= family_exp then return {'expired'} end
@@ -165,11 +167,15 @@ class Rotation:
         issuer: The family's issuer, for the new access token.
         subject: The family's user, for the new access token (never taken from the
             request).
+        issued_at: When the rotation took effect: use it as the new access token's
+            ``iat``, so that a "log out everywhere" that revoked the family just after
+            it still cuts that token off, however late it is minted.
     """
 
     refresh_token: str
     issuer: str
     subject: str
+    issued_at: float
 
 
 def rotate_refresh_token(
@@ -196,15 +202,20 @@ def rotate_refresh_token(
     Raises:
         TokenRefused: ``"malformed"``, ``"unknown"`` (never issued, or expired and
             gone), ``"expired"``, ``"reused"`` (a retired token: the family is now
-            revoked) or ``"family_revoked"``.
+            revoked, and the user's access tokens so far are cut off) or
+            ``"family_revoked"``.
         RevocationUnavailable: Redis did not answer; nothing was rotated.
     """
     family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
+    at = now()
     try:
-        result = r.register_script(_ROTATE)(keys=keys, args=[int(now()), lifetime])
+        result = r.register_script(_ROTATE)(keys=keys, args=[int(at), lifetime])
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
-    return _rotation(result, family_id, new_secret)
+    outcome = [_text(v) for v in result]  # ok or reused (with iss, sub), or [reason]
+    if outcome[0] == "reused":  # cut off the access tokens the family minted, too
+        raise_cutoff(r, issuer=outcome[1], subject=outcome[2], prefix=prefix, now=now)
+    return _rotation(outcome, family_id, new_secret, at)
 
 
 def _rotation_keys(refresh_token: object, prefix: str) -> tuple[str, str, list[str]]:
@@ -220,11 +231,12 @@ def _rotation_keys(refresh_token: object, prefix: str) -> tuple[str, str, list[s
     return family_id, new_secret, keys
 
 
-def _rotation(result: list[bytes | str], family_id: str, new_secret: str) -> Rotation:
-    outcome = [_text(v) for v in result]  # ["ok", issuer, subject] or [reason]
+def _rotation(
+    outcome: list[str], family_id: str, new_secret: str, at: float
+) -> Rotation:
     if outcome[0] != "ok":
         raise TokenRefused(outcome[0])
-    return Rotation(f"{family_id}.{new_secret}", outcome[1], outcome[2])
+    return Rotation(f"{family_id}.{new_secret}", outcome[1], outcome[2], at)
 
 
 # --8<-- [end:rotate]
@@ -242,12 +254,18 @@ async def rotate_refresh_token_async(
     """`rotate_refresh_token` for ``redis.asyncio``: the same script, one round trip,
     the same errors."""
     family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
+    at = now()
     try:
         script = r.register_script(_ROTATE)
-        result = await script(keys=keys, args=[int(now()), lifetime])
+        result = await script(keys=keys, args=[int(at), lifetime])
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
-    return _rotation(result, family_id, new_secret)
+    outcome = [_text(v) for v in result]
+    if outcome[0] == "reused":
+        await raise_cutoff_async(
+            r, issuer=outcome[1], subject=outcome[2], prefix=prefix, now=now
+        )
+    return _rotation(outcome, family_id, new_secret, at)
 
 
 # --8<-- [end:async_rotate]

@@ -30,7 +30,8 @@ def test_revoked_token_is_refused_for_exactly_its_remaining_life(
     with pytest.raises(TokenRefused) as refused:
         ensure_not_revoked(redis_client, claims, prefix=key_prefix)
     assert refused.value.reason == "revoked"
-    assert redis_client.ttl(blocklist_key(claims, prefix=key_prefix)) == 600  # exp - now
+    # exp - now, plus the verifier's 10 s of leeway: until the token can no longer verify
+    assert redis_client.ttl(blocklist_key(claims, prefix=key_prefix)) == 610
 
 
 def test_entry_outlives_exp_by_the_verifiers_leeway(
@@ -45,12 +46,26 @@ def test_entry_outlives_exp_by_the_verifiers_leeway(
 def test_expired_token_writes_no_entry(
     redis_client: redis.Redis, key_prefix: str, make_claims, clock
 ) -> None:
-    claims = make_claims(exp=T0 - 1)
+    claims = make_claims(exp=T0 - 11)  # past exp and the verifier's leeway
     assert revoke_access_token(redis_client, claims, prefix=key_prefix, now=clock) is False
     assert list(redis_client.scan_iter(match=f"{key_prefix}*")) == []
-    # Within the leeway the verifier still accepts it, so it is still worth an entry.
-    assert revoke_access_token(redis_client, claims, prefix=key_prefix, leeway=10, now=clock)
+    no_leeway = make_claims(exp=T0 - 1)
+    assert (
+        revoke_access_token(redis_client, no_leeway, prefix=key_prefix, leeway=0, now=clock)
+        is False
+    )
+
+
+def test_a_token_the_verifier_still_accepts_is_revoked_by_default(
+    redis_client: redis.Redis, key_prefix: str, make_claims, clock
+) -> None:
+    """verify_token accepts until exp + 10 s; the default leeway here used to be 0, so a
+    token revoked in that window wrote no entry and verified again."""
+    claims = make_claims(exp=T0 - 1)  # expired a second ago: verify_token still accepts it
+    assert revoke_access_token(redis_client, claims, prefix=key_prefix, now=clock)
     assert redis_client.ttl(blocklist_key(claims, prefix=key_prefix)) == 9
+    with pytest.raises(TokenRefused):
+        ensure_not_revoked(redis_client, claims, prefix=key_prefix)
 
 
 def test_only_the_revoked_token_is_refused(

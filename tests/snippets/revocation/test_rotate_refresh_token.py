@@ -301,3 +301,31 @@ def test_works_with_a_client_that_decodes_responses(
         assert _reason(rotate, other, key_prefix, time.time, decoding) == "family_revoked"
     finally:
         r.close()
+
+
+def test_reuse_also_cuts_off_the_access_tokens_the_family_minted(  # type: ignore[no-untyped-def]
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    """The docstring promised that both parties are logged out; the thief's current access
+    token used to stay valid until it expired."""
+    import secrets as _secrets
+
+    from snippets.revocation.logout_everywhere import check_access_token
+
+    stolen = login()
+    thief = rotate(stolen, prefix=key_prefix, now=clock)  # the thief refreshes first
+    thief_access = {
+        "iss": ISS,
+        "sub": "user-42",
+        "jti": _secrets.token_urlsafe(16),
+        "iat": int(thief.issued_at),
+        "exp": int(thief.issued_at) + 900,
+    }
+    check_access_token(redis_client, thief_access, prefix=key_prefix)  # valid so far
+    clock.now += 30
+    with pytest.raises(TokenRefused, match="reused"):
+        rotate(stolen, prefix=key_prefix, now=clock)  # the victim comes back with it
+    with pytest.raises(TokenRefused, match="logged_out"):
+        check_access_token(redis_client, thief_access, prefix=key_prefix)
+    with pytest.raises(TokenRefused, match="family_revoked"):
+        rotate(thief.refresh_token, prefix=key_prefix, now=clock)
