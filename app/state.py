@@ -16,10 +16,12 @@ from app.demo_idp import DemoIdentityProvider
 from app.settings import Settings
 from app.users import DemoUser, make_demo_users
 from snippets.converting.dual_accept_migration import DualAcceptMigration
-from snippets.converting.exchange_session_for_jwt import Signer
+from snippets.converting.exchange_session_for_jwt import Signer, session_is_live
 from snippets.converting.id_token_to_session import IdTokenVerifier
 from snippets.converting.phantom_token_gateway import PhantomTokenGateway
 from snippets.frameworks.guards import AuthSettings
+from snippets.revocation.logout_everywhere import check_access_token
+from snippets.revocation.revoke_access_token import TokenRefused
 from snippets.sessions.session_store import RedisSessionStore
 from snippets.tokens.keys import algorithm_for_key, build_jwks, generate_private_key
 from snippets.tokens.verify_token import TokenError, verify_token
@@ -78,6 +80,21 @@ class Demo:
         await self.auth.aclose()
 
 
+def still_valid(auth: AuthSettings, claims: dict[str, Any]) -> None:
+    """Refuse a verified token that was revoked, issued before the user's "log out
+    everywhere", or minted from a session (``sid``) that has ended since.
+
+    Raises:
+        TokenRefused: Revoked, logged out, or its session ended.
+        RevocationUnavailable, SessionStoreUnavailable: Redis could not answer (503).
+    """
+    check_access_token(auth.client, claims, prefix=auth.prefix)  # one MGET
+    if "sid" in claims and not session_is_live(
+        auth.client, claims["sid"], prefix=auth.prefix, now=auth.now()
+    ):
+        raise TokenRefused("logged_out")  # one more read, for session-derived tokens
+
+
 def build(settings: Settings) -> Demo:
     """Build the application's parts; every process with the same settings agrees."""
     private_key = settings.signing_key or generate_private_key("EdDSA")
@@ -124,9 +141,10 @@ def build(settings: Settings) -> Demo:
                     issuer=settings.issuer,
                     now=settings.now(),
                 )
-                return str(claims["sub"])
-            except TokenError:
+                still_valid(auth, claims)
+            except (TokenError, TokenRefused):
                 return None
+            return str(claims["sub"])
 
         return user
 

@@ -41,5 +41,6 @@ def legacy_token(state: DemoState, session: SignedIn) -> Response:
         issuer=state.settings.issuer,
         audience=API_AUDIENCE,
         now=state.now(),
+        extra_claims={"sid": session.handle},  # it ends with this session
     )
     return JSONResponse({"access_token": token, "token_type": "Bearer"})

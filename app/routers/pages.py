@@ -12,6 +12,7 @@ from app.dependencies import DemoState, Form, OptionalSession, SameOrigin, Sessi
 from app.html import page
 from app.state import Demo
 from app.users import check_password
+from snippets.revocation.logout_everywhere import logout_everywhere as end_tokens
 from snippets.sessions.session_cookie import build_session_cookie, clear_session_cookie
 
 router = APIRouter()
@@ -100,7 +101,16 @@ def logout(state: DemoState, sid: SessionId) -> Response:
 
 @router.post("/logout-everywhere", dependencies=[SameOrigin])
 def logout_everywhere(state: DemoState, session: SignedIn) -> Response:
+    # Every session, so every token minted from one (sid); then every JWT of the user
+    # issued so far (the cut-off) and every refresh family.
     ended = state.store.destroy_all(session.user_id)
+    end_tokens(
+        state.redis,
+        issuer=state.settings.issuer,
+        subject=session.user_id,
+        prefix=state.prefix,
+        now=state.settings.now,
+    )
     response = RedirectResponse("/", status_code=303)
     response.headers.append("set-cookie", clear_session_cookie())
     response.headers["X-Sessions-Ended"] = str(ended)

@@ -20,7 +20,12 @@ router = APIRouter()
 @router.post("/token/opaque", dependencies=[SameOrigin])
 def token_opaque(state: DemoState, session: SignedIn) -> Response:
     token = issue_opaque_token(
-        state.redis, session.user_id, scope="api", prefix=state.prefix, now=state.now()
+        state.redis,
+        session.user_id,
+        scope="api",
+        session=session.handle,  # it ends with this session
+        prefix=state.prefix,
+        now=state.now(),
     )
     return JSONResponse(
         {"access_token": token, "token_type": "Bearer", "expires_in": OPAQUE_LIFETIME_SECONDS}

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from app.dependencies import BearerToken, DemoState, JsonBody, SameOriginOrListed, SessionId
-from app.state import API_AUDIENCE, EXCHANGE_AUDIENCES, REPORTS_AUDIENCE, Demo
+from app.state import API_AUDIENCE, EXCHANGE_AUDIENCES, REPORTS_AUDIENCE, Demo, still_valid
 from snippets.converting.dual_accept_migration import CredentialRefused
 from snippets.converting.exchange_session_for_jwt import (
     ExchangeRefused,
@@ -92,8 +92,9 @@ def api_strict_me(state: DemoState, token: BearerToken) -> Response:
         issuer=state.settings.issuer,
         now=state.now(),
     )
+    still_valid(state.auth, claims)  # revoked, logged out, or its session has ended
     if not session_is_live(state.redis, claims["sid"], prefix=state.prefix, now=state.now()):
-        return refused()  # the session behind this token has ended
+        return refused()  # (verify_exchanged_token requires a sid)
     return JSONResponse({"sub": claims["sub"], "session": "live"})
 
 
@@ -108,4 +109,5 @@ def reports_summary(state: DemoState, token: BearerToken) -> Response:
         issuer=state.settings.issuer,
         now=state.now(),
     )
+    still_valid(state.auth, claims)
     return JSONResponse({"sub": claims["sub"], "report": "3 orders this week"})

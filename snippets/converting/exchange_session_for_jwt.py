@@ -178,7 +178,7 @@ def verify_exchanged_token(
 
 # --8<-- [start:sid-check]
 def session_is_live(
-    r: redis.Redis, sid: str, *, prefix: str = "", now: float | None = None
+    r: redis.Redis, sid: object, *, prefix: str = "", now: float | None = None
 ) -> bool:
     """Tell whether the session behind ``sid`` is still live: one Redis round trip.
 
@@ -198,7 +198,7 @@ def session_is_live(
     Raises:
         SessionStoreUnavailable: Redis could not answer; treat the session as ended.
     """
-    if not _HANDLE.fullmatch(sid):
+    if not (isinstance(sid, str) and _HANDLE.fullmatch(sid)):
         return False
     try:
         absolute, idle = r.hmget(session_key(prefix, sid), ["abs_exp", "idle_exp"])
@@ -207,7 +207,11 @@ def session_is_live(
     if absolute is None or idle is None:
         return False
     now_ms = (time.time() if now is None else now) * 1000
-    return now_ms < min(int(absolute), int(idle))
+    try:  # a reply is trusted no more than a token
+        deadline = min(int(absolute), int(idle))
+    except ValueError as exc:
+        raise SessionStoreUnavailable("malformed session record") from exc
+    return now_ms < deadline
 
 
 # --8<-- [end:sid-check]

@@ -32,7 +32,7 @@ from datetime import timedelta
 
 import redis
 
-from snippets.converting.exchange_session_for_jwt import Signer
+from snippets.converting.exchange_session_for_jwt import Signer, session_is_live
 from snippets.sessions.session_store import connect
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import generate_private_key
@@ -68,6 +68,7 @@ def issue_opaque_token(
     subject: str,
     *,
     scope: str = "",
+    session: str | None = None,
     lifetime: int = OPAQUE_LIFETIME_SECONDS,
     prefix: str = "",
     now: float | None = None,
@@ -78,6 +79,8 @@ def issue_opaque_token(
         r: The Redis that gateways look tokens up in.
         subject: The user or client the token stands for.
         scope: Space-separated scopes, copied into the JWT.
+        session: The handle of the session the token was issued from (its ``sid``):
+            the token then ends with that session, at logout or log out everywhere.
         lifetime: Seconds until the token expires.
         prefix: Put in front of every key.
         now: Current time in seconds since the epoch; ``time.time()`` when omitted.
@@ -87,7 +90,9 @@ def issue_opaque_token(
     """
     token = secrets.token_urlsafe(32)
     expires = int(time.time() if now is None else now) + lifetime
-    record = json.dumps({"sub": subject, "scope": scope, "exp": expires})
+    record = json.dumps(
+        {"sub": subject, "scope": scope, "exp": expires, "sid": session}
+    )
     try:
         r.set(_key(prefix, token), record, ex=lifetime, nx=True)
     except redis.RedisError as exc:
@@ -113,6 +118,27 @@ def revoke_opaque_token(r: redis.Redis, token: object, *, prefix: str = "") -> b
 
 
 # --8<-- [start:gateway]
+def _record(raw: bytes | str) -> tuple[str, str, float, str | None]:
+    """(sub, scope, exp, sid) of a stored token; a malformed record is a store error,
+    never another exception (a Redis reply is input too)."""
+    try:
+        record = json.loads(raw)
+        subject, scope, expires = record["sub"], record["scope"], record["exp"]
+        sid = record.get("sid")
+        if not (
+            isinstance(subject, str)
+            and subject
+            and isinstance(scope, str)
+            and isinstance(expires, int)
+            and not isinstance(expires, bool)
+            and (sid is None or isinstance(sid, str))
+        ):
+            raise ValueError("unexpected field types")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise TokenStoreUnavailable("malformed token record") from exc
+    return subject, scope, expires, sid
+
+
 class PhantomTokenGateway:
     """Swap opaque tokens for internal JWTs, with a short in-process cache.
 
@@ -175,13 +201,18 @@ class PhantomTokenGateway:
             with self._lock:
                 self._cache.pop(key, None)
             raise OpaqueTokenRefused("unknown, expired or revoked token")
-        record = json.loads(raw)
-        remaining = int(record["exp"] - now)
+        subject, scope, expires, sid = _record(raw)
+        remaining = int(expires - now)
         if remaining < 1:
             raise OpaqueTokenRefused("unknown, expired or revoked token")
+        # A token issued from a session ends with it (one more read, once per cache).
+        if sid is not None and not session_is_live(
+            self._r, sid, prefix=self._prefix, now=now
+        ):
+            raise OpaqueTokenRefused("the session behind this token has ended")
         lifetime = min(self._jwt_lifetime, timedelta(seconds=remaining))
         token = issue_access_token(
-            record["sub"],
+            subject,
             self._signer.key,
             algorithm=self._signer.algorithm,
             kid=self._signer.kid,
@@ -189,7 +220,7 @@ class PhantomTokenGateway:
             audience=self._audience,
             lifetime=lifetime,
             now=now,
-            extra_claims={"scope": record["scope"]},
+            extra_claims={"scope": scope, **({"sid": sid} if sid else {})},
         )
         reuse_until = min(now + self._cache_seconds, now + lifetime.total_seconds())
         with self._lock:

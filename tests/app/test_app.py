@@ -103,12 +103,11 @@ def test_logout_is_seen_at_once_by_the_sid_check(browser: Browser) -> None:
     token = browser.exchange(API).json()["access_token"]
     assert browser.post("/logout").status_code == 303
     assert "__Host-session" not in browser.cookies
-    # The stateless API still accepts the JWT until it expires (at most 5 minutes)...
-    assert browser.get("/api/me", headers=bearer(token)).status_code == 200
-    # ...the strict one checks sid in Redis and refuses it now.
-    refused = browser.get("/api/strict/me", headers=bearer(token))
-    assert refused.status_code == 401
-    assert refused.json() == {"detail": "invalid or missing bearer token"}
+    # Nothing minted from the session outlives it: both APIs check its sid now.
+    for path in ("/api/me", "/api/strict/me"):
+        refused = browser.get(path, headers=bearer(token))
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "invalid or missing bearer token"}
 
 
 def test_stateless_api_refuses_the_token_once_it_expires(
@@ -336,3 +335,37 @@ def test_the_demo_users_password_is_checked_by_scrypt_not_stored() -> None:
     assert check_password(users, "alice", PASSWORD) is users["alice"]
     assert check_password(users, "alice", PASSWORD + "x") is None
     assert check_password(users, "nobody", PASSWORD) is None
+
+
+def test_nothing_minted_from_a_session_outlives_its_logout(
+    app_server: AppServer, browser: Browser
+) -> None:
+    """Logout used to leave an opaque token working at the gateway for its hour, and a
+    legacy HS256 token for its 15 minutes."""
+    browser.login()
+    exchanged = browser.exchange(API).json()["access_token"]
+    opaque = browser.post("/token/opaque").json()["access_token"]
+    legacy = browser.post("/legacy/token").json()["access_token"]
+    checks = [("/api/me", exchanged), ("/gateway/api/me", opaque), ("/api/me", legacy)]
+    assert all(browser.get(p, headers=bearer(t)).status_code == 200 for p, t in checks)
+    assert browser.post("/logout").status_code == 303
+    app_server.clock.advance(app_server.settings.phantom_cache_seconds + 1)  # gateway cache
+    for path, token in checks:
+        assert browser.get(path, headers=bearer(token)).status_code == 401, path
+
+
+def test_log_out_everywhere_ends_what_every_device_minted(app_server: AppServer) -> None:
+    laptop, phone = app_server.browser(), app_server.browser()
+    laptop.login()
+    phone.login()
+    minted = [
+        ("/api/me", phone.exchange(API).json()["access_token"]),
+        ("/gateway/api/me", phone.post("/token/opaque").json()["access_token"]),
+        ("/api/me", phone.post("/legacy/token").json()["access_token"]),
+        ("/reports/summary", phone.exchange(REPORTS).json()["access_token"]),
+    ]
+    assert all(phone.get(p, headers=bearer(t)).status_code == 200 for p, t in minted)
+    assert laptop.post("/logout-everywhere").status_code == 303
+    app_server.clock.advance(app_server.settings.phantom_cache_seconds + 1)
+    for path, token in minted:
+        assert phone.get(path, headers=bearer(token)).status_code == 401, path

@@ -132,3 +132,44 @@ def test_redis_down_refuses_instead_of_letting_through(
     with pytest.raises(TokenStoreUnavailable):
         gateway(client, signer, "", clock).exchange(opaque)
     client.close()
+
+
+def test_a_token_issued_from_a_session_ends_with_it(
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock
+) -> None:
+    from snippets.sessions.session_store import RedisSessionStore
+
+    store = RedisSessionStore(redis_client, prefix=key_prefix, now=clock)
+    session_id = store.create("alice")
+    handle = store.validate(session_id).handle
+    opaque = issue_opaque_token(
+        redis_client, "alice", session=handle, prefix=key_prefix, now=clock()
+    )
+    gw = gateway(redis_client, signer, key_prefix, clock)
+    assert inside(gw.exchange(opaque), signer, clock)["sid"] == handle
+    store.destroy(session_id)  # logout
+    clock.advance(10)  # the cache window
+    with pytest.raises(OpaqueTokenRefused, match="session"):
+        gw.exchange(opaque)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        b"not json",
+        b"[]",
+        b'{"sub": "alice"}',
+        b'{"sub": 1, "scope": "", "exp": 9}',
+        b'{"sub": "a", "scope": "", "exp": "soon"}',
+        b'{"sub": "a", "scope": "", "exp": 9, "sid": 4}',
+        b"\xff",
+    ],
+)
+def test_a_corrupted_record_is_a_store_error_never_another_exception(
+    redis_client: redis.Redis, key_prefix: str, signer: Signer, clock: ManualClock, stored: bytes
+) -> None:
+    opaque = issue_opaque_token(redis_client, "alice", prefix=key_prefix, now=clock())
+    key = next(iter(redis_client.scan_iter(f"{key_prefix}phantom:*")))
+    redis_client.set(key, stored)
+    with pytest.raises(TokenStoreUnavailable, match="malformed"):
+        gateway(redis_client, signer, key_prefix, clock).exchange(opaque)
