@@ -30,10 +30,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 
-from app.dependencies import Forbidden
-from app.middleware import SecurityHeaders
+from app.dependencies import MAX_BODY_BYTES, Forbidden
+from app.middleware import BodyLimit, SecurityHeaders
 from app.routers import bff, migration, pages, phantom, tokens
 from app.settings import Settings
 from app.state import build
@@ -86,6 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+    # The app builds its own origin from Host (the CSRF check compares with it): only
+    # the names it is served under, never whatever a request says.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # outermost: before any read
     for module in (pages, bff, tokens, phantom, migration):
         app.include_router(module.router)
     return app

@@ -1,4 +1,5 @@
-"""Security headers on every response, as pure ASGI middleware.
+"""Security headers on every response, and a body limit enforced before the body is
+read, as pure ASGI middleware.
 
 ``@app.middleware("http")`` would be shorter, but it runs on Starlette's
 ``BaseHTTPMiddleware``, which costs far more per request (see the Measured page).
@@ -42,3 +43,68 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    """Raised inside the app when the body it reads passes the limit."""
+
+
+class BodyLimit:
+    """Refuse a request body over ``max_bytes`` with 413, before it is read.
+
+    A ``Content-Length`` over the limit is refused at once; a body sent without one
+    (chunked) is counted as it arrives, and refused the moment it passes the limit.
+    So no request makes the server hold more than ``max_bytes`` of body in memory.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _too_large(self, send: Send) -> None:
+        body = b'{"detail":"request body too large"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            too_large = not value.isdigit() or int(value) > self.max_bytes
+            if name == b"content-length" and too_large:
+                await self._too_large(send)
+                return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._too_large(send)

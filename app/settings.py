@@ -33,6 +33,7 @@ class Settings:
         idp_authorize_url: The IdP's authorization endpoint.
         client_id: This application's client ID at the IdP (the ``aud`` of ID tokens).
         cors_origins: Other origins allowed to call the API with credentials.
+        allowed_hosts: The host names the app answers to (the ``Host`` header).
         issuer: ``iss`` of the JWTs this application mints.
         phantom_cache_seconds: Revocation lag of the phantom-token gateway's cache.
         now: The clock, seconds since the epoch. Tests pass their own.
@@ -51,6 +52,7 @@ class Settings:
     idp_authorize_url: str | None = None
     client_id: str = "demo-app"
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:8002",)
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     issuer: str = "urn:jwt-vs-sessions:demo-app"
     phantom_cache_seconds: float = 10.0
     now: Callable[[], float] = field(default=time.time)
@@ -62,7 +64,7 @@ class Settings:
         ``REDIS_URL`` (required), ``APP_REDIS_PREFIX``, ``APP_SIGNING_KEY_FILE`` (PEM private
         key), ``APP_LEGACY_SECRET_FILE`` or ``APP_LEGACY_JWT_SECRET``, ``APP_DEMO_PASSWORD``,
         ``APP_IDP_ISSUER`` with ``APP_IDP_JWKS_URL`` and ``APP_IDP_AUTHORIZE_URL``,
-        ``APP_CORS_ORIGINS`` (comma-separated).
+        ``APP_CORS_ORIGINS`` and ``APP_ALLOWED_HOSTS`` (comma-separated).
 
         Raises:
             RuntimeError: ``REDIS_URL`` is missing, or a secret is given but too weak.
@@ -85,6 +87,9 @@ class Settings:
             settings.idp_issuer = environ["APP_IDP_ISSUER"]
             settings.idp_jwks_url = environ["APP_IDP_JWKS_URL"]
             settings.idp_authorize_url = environ["APP_IDP_AUTHORIZE_URL"]
+        if environ.get("APP_ALLOWED_HOSTS"):
+            hosts = environ["APP_ALLOWED_HOSTS"].split(",")
+            settings.allowed_hosts = tuple(h.strip() for h in hosts if h.strip())
         if "APP_CORS_ORIGINS" in environ:
             origins = environ["APP_CORS_ORIGINS"].split(",")
             settings.cors_origins = tuple(o.strip() for o in origins if o.strip())
