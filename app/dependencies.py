@@ -39,6 +39,12 @@ def demo(request: Request) -> Demo:
 DemoState = Annotated[Demo, Depends(demo)]
 
 
+def client_address(request: Request) -> str:
+    """The peer's address. Behind a proxy, run uvicorn with ``--forwarded-allow-ips``
+    for that proxy only, or every client can pick its own address."""
+    return request.client.host if request.client else "unknown"
+
+
 def own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', '')}"
 

@@ -42,6 +42,7 @@ from snippets.converting.dual_accept_migration import MigrationStateUnavailable
 from snippets.converting.phantom_token_gateway import TokenStoreUnavailable
 from snippets.frameworks.fastapi_auth import install
 from snippets.frameworks.guards import answer_for
+from snippets.sessions.login_throttle import LoginThrottled, ThrottleUnavailable
 from snippets.sessions.session_store import SessionStoreUnavailable
 
 log = logging.getLogger("app")
@@ -49,6 +50,12 @@ log = logging.getLogger("app")
 
 async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "cross-site request refused"}, 403)
+
+
+async def _throttled(_: Request, exc: Exception) -> JSONResponse:
+    seconds = exc.retry_after if isinstance(exc, LoginThrottled) else 60
+    body = {"detail": "too many attempts, try again later"}
+    return JSONResponse(body, 429, headers={"Retry-After": str(seconds)})
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -76,7 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.demo = demo
     install(app, demo.auth)  # the guards' error answers, Cache-Control: no-store
     app.add_exception_handler(Forbidden, _forbidden)
-    for error in (TokenStoreUnavailable, MigrationStateUnavailable):
+    app.add_exception_handler(LoginThrottled, _throttled)
+    for error in (TokenStoreUnavailable, MigrationStateUnavailable, ThrottleUnavailable):
         app.add_exception_handler(error, _unavailable)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(

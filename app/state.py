@@ -22,7 +22,8 @@ from snippets.converting.phantom_token_gateway import PhantomTokenGateway
 from snippets.frameworks.guards import AuthSettings
 from snippets.revocation.logout_everywhere import check_access_token
 from snippets.revocation.revoke_access_token import TokenRefused
-from snippets.sessions.session_store import RedisSessionStore
+from snippets.sessions.login_throttle import LoginThrottle
+from snippets.sessions.session_store import RedisSessionStore, require_noeviction
 from snippets.tokens.keys import algorithm_for_key, build_jwks, generate_private_key
 from snippets.tokens.verify_token import TokenError, verify_token
 
@@ -58,6 +59,7 @@ class Demo:
     id_tokens: IdTokenVerifier
     gateway: PhantomTokenGateway
     migration: DualAcceptMigration
+    throttle: LoginThrottle
 
     @property
     def redis(self) -> redis.Redis:
@@ -109,6 +111,7 @@ def build(settings: Settings) -> Demo:
         prefix=settings.redis_prefix,
         now=settings.now,
     )
+    require_noeviction(auth.client)  # a full Redis must refuse writes, never evict
     signer = Signer(private_key, algorithm, key_id(public_key), settings.issuer)
     legacy_secret = settings.legacy_secret or secrets.token_urlsafe(48).encode()
 
@@ -176,4 +179,5 @@ def build(settings: Settings) -> Demo:
             prefix=settings.redis_prefix,
             now=settings.now,
         ),
+        throttle=LoginThrottle(auth.client, prefix=settings.redis_prefix),
     )

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.dependencies import DemoState, Form, SessionId, own_origin
+from app.dependencies import DemoState, Form, SessionId, client_address, own_origin
 from app.html import page
 from app.routers.tokens import api_me_answer
 from app.state import API_AUDIENCE, EXCHANGE_AUDIENCES
 from snippets.converting.exchange_session_for_jwt import ExchangeRefused, exchange_session_for_jwt
 from snippets.converting.id_token_to_session import LoginRefused, begin_login, complete_login
+from snippets.sessions.login_throttle import check_rate
 from snippets.sessions.session_cookie import build_session_cookie
 
 log = logging.getLogger("app")
@@ -34,6 +35,15 @@ def _read_cookie(request: Request, name: str) -> str | None:
 
 @router.get("/auth/oidc/start")
 def oidc_start(request: Request, state: DemoState) -> Response:
+    # Each start writes a key: what one address can make Redis hold stays bounded.
+    check_rate(
+        state.redis,
+        "oidc-start",
+        client_address(request),
+        limit=30,
+        window_seconds=60,
+        prefix=state.prefix,
+    )
     login_request = begin_login(state.redis, prefix=state.prefix)
     query = urlencode(
         {

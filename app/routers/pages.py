@@ -5,10 +5,18 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.dependencies import DemoState, Form, OptionalSession, SameOrigin, SessionId, SignedIn
+from app.dependencies import (
+    DemoState,
+    Form,
+    OptionalSession,
+    SameOrigin,
+    SessionId,
+    SignedIn,
+    client_address,
+)
 from app.html import page
 from app.state import Demo
 from app.users import check_password
@@ -67,10 +75,14 @@ def start_session(
 
 
 @router.post("/login", dependencies=[SameOrigin])
-def login(state: DemoState, form: Form, sid: SessionId) -> Response:
-    user = check_password(state.users, form.get("username", ""), form.get("password", ""))
+def login(request: Request, state: DemoState, form: Form, sid: SessionId) -> Response:
+    username = form.get("username", "")
+    # Before any hashing: 429 past 10 tries per account or 100 per address in 15 min.
+    state.throttle.attempt(username, client_address(request))
+    user = check_password(state.users, username, form.get("password", ""))
     if user is None:
         return page("Sign in", "<p>Wrong user name or password.</p>", status=401)
+    state.throttle.succeeded(username)
     data = {"name": user.username, "role": user.role, "login": "password"}
     return start_session(state, user.user_id, data, sid)
 

@@ -51,6 +51,7 @@ import os
 import re
 import secrets
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +104,58 @@ def connect_async(url: str) -> redis.asyncio.Redis:
         ),
         health_check_interval=30,
     )
+
+
+def require_noeviction(client: redis.Redis | redis.asyncio.Redis | Any) -> None:
+    """Refuse to run on a Redis that may evict keys to make room.
+
+    Under any ``maxmemory-policy`` but ``noeviction``, a full Redis deletes keys it
+    chose: a session may vanish (a logout for its user), and so may a blocklist entry or
+    a cut-off, after which a revoked token passes again. With ``noeviction`` a full
+    Redis refuses writes instead, which every snippet answers as "store unavailable"
+    (fail closed). Call it once at start-up, with a blocking client.
+
+    Raises:
+        RuntimeError: The policy may evict; the message says what to set.
+        SessionStoreUnavailable: Redis could not answer.
+
+    Warns:
+        RuntimeWarning: The server does not allow ``CONFIG GET`` (some managed
+            services): check the policy in its console.
+    """
+    # A cluster client asks one node by default: ask every node, replicas included.
+    every_node = {"target_nodes": "all"} if hasattr(client, "get_primaries") else {}
+    try:
+        reply = client.config_get("maxmemory-policy", **every_node)
+    except redis.ResponseError:
+        warnings.warn(
+            "could not read Redis' maxmemory-policy (CONFIG GET is not allowed): "
+            "make sure it is noeviction",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return
+    except redis.RedisError as exc:
+        raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
+    name = "maxmemory-policy"
+    policies = {_text(v) for k, v in _flat_items(reply) if _text(k) == name}
+    if policies != {"noeviction"}:
+        raise RuntimeError(
+            f"Redis may evict keys (maxmemory-policy {', '.join(sorted(policies))}): "
+            "sessions, blocklist entries and cut-offs could vanish and a revoked token "
+            "pass again. Set maxmemory-policy noeviction (in redis.conf, or "
+            "CONFIG SET maxmemory-policy noeviction)."
+        )
+
+
+def _flat_items(reply: Any) -> list[tuple[Any, Any]]:
+    # One server answers {name: value}; a cluster client, {node: {name: value}}.
+    items = list(reply.items()) if isinstance(reply, dict) else []
+    flat = [(k, v) for k, v in items if not isinstance(v, dict)]
+    for _, value in items:
+        if isinstance(value, dict):
+            flat += _flat_items(value)
+    return flat
 
 
 # --8<-- [end:client]

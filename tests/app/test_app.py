@@ -424,3 +424,21 @@ def test_an_unknown_host_is_refused(browser: Browser) -> None:
         data={"username": "alice", "password": PASSWORD},
     )
     assert forged.status_code == 400 and "__Host-session" not in browser.cookies
+
+
+def test_password_guessing_is_throttled_with_retry_after(app_server: AppServer) -> None:
+    """30 wrong passwords in 2 seconds used to get 30 plain 401s."""
+    guesser, user = app_server.browser(), app_server.browser()
+    answers = [guesser.login(password=f"guess-{n}").status_code for n in range(12)]
+    assert answers[:10] == [401] * 10
+    refused = guesser.login(password="guess-12")
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 900
+    assert refused.json() == {"detail": "too many attempts, try again later"}
+    assert guesser.login().status_code == 429  # even the right password, until the window ends
+    assert user.login(username="bob").status_code == 303  # other accounts log in as usual
+
+
+def test_anonymous_login_starts_are_bounded_per_address(browser: Browser) -> None:
+    """Each start writes a Redis key; unbounded, they could fill Redis."""
+    answers = [browser.get("/auth/oidc/start").status_code for _ in range(31)]
+    assert answers[:30] == [303] * 30 and answers[30] == 429
