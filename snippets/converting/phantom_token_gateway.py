@@ -231,14 +231,16 @@ class PhantomTokenGateway:
             self._cache[key] = (token, reuse_until)
         return token
 
-    def forward_headers(self, authorization: str | None) -> dict[str, str]:
+    def forward_headers(self, authorization: object) -> dict[str, str]:
         """Turn the client's ``Authorization`` header into the one to forward inside.
 
         Raises:
             OpaqueTokenRefused: No bearer token, or a refused one.
             TokenStoreUnavailable: Redis could not answer.
         """
-        scheme, _, credentials = (authorization or "").partition(" ")
+        if not isinstance(authorization, str):
+            raise OpaqueTokenRefused("missing bearer token")
+        scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credentials:
             raise OpaqueTokenRefused("missing bearer token")
         return {"Authorization": f"Bearer {self.exchange(credentials.strip())}"}

@@ -178,7 +178,7 @@ def answer_for(error: Exception) -> Answer:
 
 
 # --8<-- [start:session]
-def current_session(settings: AuthSettings, cookie_header: str | None) -> Session:
+def current_session(settings: AuthSettings, cookie_header: object) -> Session:
     """The live session named by the request's ``Cookie`` header.
 
     Raises:
@@ -192,7 +192,7 @@ def current_session(settings: AuthSettings, cookie_header: str | None) -> Sessio
 
 
 async def current_session_async(
-    settings: AuthSettings, cookie_header: str | None
+    settings: AuthSettings, cookie_header: object
 ) -> Session:
     """`current_session` with ``redis.asyncio``."""
     cookie = read_session_cookie(cookie_header)
@@ -214,16 +214,16 @@ def scope_string(scopes: Iterable[str]) -> str:
     return " ".join(names)
 
 
-def bearer_token(authorization: str | None) -> str:
+def bearer_token(authorization: object) -> str:
     """The token of an ``Authorization: Bearer ...`` header, or a ``TokenError``."""
-    match = _BEARER.fullmatch(authorization or "")
+    match = _BEARER.fullmatch(authorization) if isinstance(authorization, str) else None
     if match is None:
         raise TokenError("bearer token required")
     return match[1]
 
 
 def verified_claims(
-    settings: AuthSettings, authorization: str | None, scopes: Iterable[str] = ()
+    settings: AuthSettings, authorization: object, scopes: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Verify the bearer token of an ``Authorization`` header, and its scopes.
 
@@ -249,7 +249,7 @@ def verified_claims(
 
 
 def current_claims(
-    settings: AuthSettings, authorization: str | None, scopes: Iterable[str] = ()
+    settings: AuthSettings, authorization: object, scopes: Iterable[str] = ()
 ) -> dict[str, Any]:
     """`verified_claims`, then the blocklist and the user's cut-off (one ``MGET``).
 
@@ -265,7 +265,7 @@ def current_claims(
 
 
 async def current_claims_async(
-    settings: AuthSettings, authorization: str | None, scopes: Iterable[str] = ()
+    settings: AuthSettings, authorization: object, scopes: Iterable[str] = ()
 ) -> dict[str, Any]:
     """`current_claims` with ``redis.asyncio``."""
     claims = verified_claims(settings, authorization, scopes)

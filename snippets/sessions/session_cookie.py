@@ -82,7 +82,7 @@ def clear_session_cookie() -> str:
 
 
 # --8<-- [start:read]
-def read_session_cookie(cookie_header: str | None) -> str | None:
+def read_session_cookie(cookie_header: object) -> str | None:
     """Find a well-formed session ID in a request's ``Cookie`` header.
 
     The header is split by hand rather than with ``http.cookies.SimpleCookie``, which
@@ -97,7 +97,7 @@ def read_session_cookie(cookie_header: str | None) -> str | None:
         absent, sent twice, or its value is not exactly the shape of an ID the store
         issues.
     """
-    if not cookie_header or len(cookie_header) > MAX_COOKIE_HEADER:
+    if not isinstance(cookie_header, str) or len(cookie_header) > MAX_COOKIE_HEADER:
         return None
     values = [
         value.strip()

@@ -66,7 +66,10 @@ _STRICT_JSON = json.JSONDecoder(
 
 
 def _json_object(raw: bytes, part: str) -> dict[str, Any]:
-    value = _STRICT_JSON.decode(raw.decode("utf-8"))
+    try:
+        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
+        raise TokenError(f"{part} is not JSON") from None
     if not isinstance(value, dict):
         raise TokenError(f"{part} is not a JSON object")
     return value
@@ -87,7 +90,7 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
             with unique member names, NaN or Infinity, a ``crit`` or ``b64`` header, a
             ``kid`` that is not a string, or a date claim that is not a number.
     """
-    if not _COMPACT.fullmatch(token):
+    if not isinstance(token, str) or not _COMPACT.fullmatch(token):
         raise TokenError("not a compact JWS: three base64url segments, no padding")
     head, body, signature = token.split(".")
     header = _json_object(_b64decode(head), "header")
