@@ -25,7 +25,8 @@ from __future__ import annotations
 # --8<-- [start:setup]
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -140,18 +141,42 @@ class DualAcceptMigration:
         raise CredentialRefused("no valid credential")
 
     def old_usage(self, days: int = 7) -> dict[str, int]:
-        """Requests that used the old credential, per UTC day, newest first."""
+        """Requests that used the old credential, per UTC day, newest first.
+
+        Raises:
+            MigrationStateUnavailable: Redis could not answer, or holds no count.
+        """
         names = [self._day(offset) for offset in range(days)]
-        values = self._r.mget([self._base + "old:" + day for day in names])
-        return {day: int(v or 0) for day, v in zip(names, values, strict=True)}
+        with _state_errors():
+            values = self._r.mget([self._base + "old:" + day for day in names])
+            return {day: int(v or 0) for day, v in zip(names, values, strict=True)}
 
     def retire(self) -> None:
-        """Refuse the old credential from now on, in every process."""
-        self._r.set(self._base + "retired", "1")
+        """Refuse the old credential from now on, in every process.
+
+        Raises:
+            MigrationStateUnavailable: Redis could not answer; nothing was retired.
+        """
+        with _state_errors():
+            self._r.set(self._base + "retired", "1")
 
     def refused_after_retirement(self) -> int:
-        """How many requests presented the old credential after it was retired."""
-        return int(self._r.get(self._base + "old-refused") or 0)
+        """How many requests presented the old credential after it was retired.
+
+        Raises:
+            MigrationStateUnavailable: Redis could not answer, or holds no count.
+        """
+        with _state_errors():
+            return int(self._r.get(self._base + "old-refused") or 0)
+
+
+@contextmanager
+def _state_errors() -> Iterator[None]:
+    # A Redis error, or a reply that is not a count: the state is unavailable.
+    try:
+        yield
+    except (redis.RedisError, ValueError) as exc:
+        raise MigrationStateUnavailable(f"migration state unavailable: {exc}") from exc
 
 
 # --8<-- [end:migration]
