@@ -42,6 +42,9 @@ from snippets.revocation.revoke_access_token import (
 )
 
 REFRESH_LIFETIME = 7 * 24 * 3600  # a refresh token unused for a week expires
+# Two tabs refreshing at once present the same token: within this many seconds of its
+# use, the second gets the same successor instead of revoking the family.
+GRACE_SECONDS = 5
 # a login lasts at most 30 days, however often it refreshes
 FAMILY_LIFETIME = (30 * 24 * 3600)
 _REFRESH_TOKEN = re.compile(
@@ -139,10 +142,16 @@ def issue_refresh_token(
 _ROTATE = """
 local now = tonumber(ARGV[1])
 local family = redis.call('HMGET', KEYS[1], 'status', 'exp', 'iss', 'sub')
-local token = redis.call('HMGET', KEYS[2], 'state', 'exp')
+local token = redis.call('HMGET', KEYS[2], 'state', 'exp', 'grace_until')
 if not family[1] or not token[1] then return {'unknown'} end
 if family[1] ~= 'active' then return {'family_revoked'} end
 if token[1] ~= 'active' then
+  -- Used seconds ago by a concurrent request of the same client (two tabs): the
+  -- same successor, kept only for the grace window.
+  local successor = redis.call('GET', KEYS[4])
+  if successor and now < tonumber(token[3] or '0') then
+    return {'ok', family[3], family[4], successor}
+  end
   -- A retired token came back: someone holds a copy. Revoke every descendant.
   redis.call('HSET', KEYS[1], 'status', 'revoked', 'reason', 'reuse',
              'revoked_at', ARGV[1])
@@ -150,11 +159,15 @@ if token[1] ~= 'active' then
 end
 local family_exp = tonumber(family[2])
 if now >= tonumber(token[2]) or now >= family_exp then return {'expired'} end
-redis.call('HSET', KEYS[2], 'state', 'used', 'used_at', ARGV[1])
+redis.call('HSET', KEYS[2], 'state', 'used', 'used_at', ARGV[1],
+           'grace_until', now + tonumber(ARGV[4]) / 1000)
 redis.call('HSET', KEYS[3], 'state', 'active',
            'exp', math.min(now + tonumber(ARGV[2]), family_exp))
 redis.call('EXPIRE', KEYS[3], math.max(1, family_exp - now + 1))
-return {'ok', family[3], family[4]}
+if tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
+end
+return {'ok', family[3], family[4], ARGV[3]}
 """
 
 
@@ -184,6 +197,7 @@ def rotate_refresh_token(
     *,
     prefix: str = "",
     lifetime: int = REFRESH_LIFETIME,
+    grace: float = GRACE_SECONDS,
     now: Callable[[], float] = time.time,
 ) -> Rotation:
     """Retire ``refresh_token`` and return its successor, atomically, in one round trip.
@@ -194,6 +208,10 @@ def rotate_refresh_token(
         prefix: Prepended to every key.
         lifetime: Seconds the new refresh token stays valid (capped by the family's
             end).
+        grace: For this many seconds after a use, presenting the same token again
+            returns the same successor (a concurrent request of the same client, two
+            tabs); later, it is reuse. The successor is kept in Redis for that long
+            only. 0 makes any second use reuse.
         now: The clock, in seconds since the epoch.
 
     Returns:
@@ -206,37 +224,39 @@ def rotate_refresh_token(
             ``"family_revoked"``.
         RevocationUnavailable: Redis did not answer; nothing was rotated.
     """
-    family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
+    _, new_token, keys = _rotation_keys(refresh_token, prefix)
     at = now()
     try:
-        result = r.register_script(_ROTATE)(keys=keys, args=[int(at), lifetime])
+        args = [int(at), lifetime, new_token, int(grace * 1000)]
+        result = r.register_script(_ROTATE)(keys=keys, args=args)
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
     outcome = [_text(v) for v in result]  # ok or reused (with iss, sub), or [reason]
     if outcome[0] == "reused":  # cut off the access tokens the family minted, too
         raise_cutoff(r, issuer=outcome[1], subject=outcome[2], prefix=prefix, now=now)
-    return _rotation(outcome, family_id, new_secret, at)
+    return _rotation(outcome, at)
 
 
 def _rotation_keys(refresh_token: object, prefix: str) -> tuple[str, str, list[str]]:
-    """The family, a new secret, and the script's keys: family, presented, successor."""
+    """The family, a new token, and the script's keys: family, presented, successor,
+    and the presented token's grace entry."""
     family_id, secret_hash = _parse(refresh_token)
     new_secret = secrets.token_urlsafe(32)
     new_hash = hashlib.sha256(new_secret.encode()).hexdigest()
+    presented = _token_key(prefix, family_id, secret_hash)
     keys = [
         _family_key(prefix, family_id),
-        _token_key(prefix, family_id, secret_hash),
+        presented,
         _token_key(prefix, family_id, new_hash),
+        presented + ":grace",
     ]
-    return family_id, new_secret, keys
+    return family_id, f"{family_id}.{new_secret}", keys
 
 
-def _rotation(
-    outcome: list[str], family_id: str, new_secret: str, at: float
-) -> Rotation:
+def _rotation(outcome: list[str], at: float) -> Rotation:
     if outcome[0] != "ok":
         raise TokenRefused(outcome[0])
-    return Rotation(f"{family_id}.{new_secret}", outcome[1], outcome[2], at)
+    return Rotation(outcome[3], outcome[1], outcome[2], at)  # ours, or a twin's
 
 
 # --8<-- [end:rotate]
@@ -249,15 +269,17 @@ async def rotate_refresh_token_async(
     *,
     prefix: str = "",
     lifetime: int = REFRESH_LIFETIME,
+    grace: float = GRACE_SECONDS,
     now: Callable[[], float] = time.time,
 ) -> Rotation:
     """`rotate_refresh_token` for ``redis.asyncio``: the same script, one round trip,
     the same errors."""
-    family_id, new_secret, keys = _rotation_keys(refresh_token, prefix)
+    _, new_token, keys = _rotation_keys(refresh_token, prefix)
     at = now()
     try:
         script = r.register_script(_ROTATE)
-        result = await script(keys=keys, args=[int(at), lifetime])
+        args = [int(at), lifetime, new_token, int(grace * 1000)]
+        result = await script(keys=keys, args=args)
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
     outcome = [_text(v) for v in result]
@@ -265,7 +287,7 @@ async def rotate_refresh_token_async(
         await raise_cutoff_async(
             r, issuer=outcome[1], subject=outcome[2], prefix=prefix, now=now
         )
-    return _rotation(outcome, family_id, new_secret, at)
+    return _rotation(outcome, at)
 
 
 # --8<-- [end:async_rotate]

@@ -177,7 +177,10 @@ def test_every_key_expires_on_its_own(
     token = login()
     clock.now += 3600
     rotate(token, prefix=key_prefix, now=clock)
-    keys = [*redis_client.scan_iter(match=f"{key_prefix}*")]
+    everything = [*redis_client.scan_iter(match=f"{key_prefix}*")]
+    (grace,) = [k for k in everything if k.endswith(b":grace")]
+    assert 0 < redis_client.pttl(grace) <= 5000  # the successor, kept for the window only
+    keys = [k for k in everything if k != grace]
     assert len(keys) == 4  # user index, family, retired token, new token
     ttls = sorted(redis_client.ttl(k) for k in keys)
     assert ttls[0] > 0 and ttls[-1] <= FAMILY_LIFETIME + 1
@@ -190,8 +193,8 @@ def test_every_key_expires_on_its_own(
 def test_concurrent_use_of_one_token_yields_exactly_one_success(
     rotate, redis_client: redis.Redis, key_prefix: str, login, clock
 ) -> None:
-    """Chosen behaviour (OAuth 2.0 Security BCP): a loser's concurrent use is reuse of a
-    retired token, so it revokes the family, and the winner's new token is refused too."""
+    """With no grace window (grace=0), a loser's concurrent use is reuse of a retired token
+    (OAuth 2.0 Security BCP), so it revokes the family, and the winner's token too."""
     token = login()
     threads_count = 64
     barrier = threading.Barrier(threads_count)
@@ -202,7 +205,7 @@ def test_concurrent_use_of_one_token_yields_exactly_one_success(
     def use() -> None:
         barrier.wait()
         try:
-            wins.append(rotate(token, prefix=key_prefix, now=clock).refresh_token)
+            wins.append(rotate(token, prefix=key_prefix, now=clock, grace=0).refresh_token)
         except TokenRefused as exc:
             reasons.append(exc.reason)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -294,7 +297,8 @@ def test_works_with_a_client_that_decodes_responses(
         first = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
         second = rotate(first, prefix=key_prefix, client=decoding)
         assert (second.issuer, second.subject) == (ISS, "user-42")
-        assert _reason(rotate, first, key_prefix, time.time, decoding) == "reused"
+        later = lambda: time.time() + 10  # noqa: E731 - past the grace window
+        assert _reason(rotate, first, key_prefix, later, decoding) == "reused"
         assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 0
         other = issue_refresh_token(r, issuer=ISS, subject="user-42", prefix=key_prefix)
         assert revoke_user_families(r, issuer=ISS, subject="user-42", prefix=key_prefix) == 1
@@ -329,3 +333,42 @@ def test_reuse_also_cuts_off_the_access_tokens_the_family_minted(  # type: ignor
         check_access_token(redis_client, thief_access, prefix=key_prefix)
     with pytest.raises(TokenRefused, match="family_revoked"):
         rotate(thief.refresh_token, prefix=key_prefix, now=clock)
+
+
+def test_two_tabs_refreshing_at_once_get_the_same_successor(  # type: ignore[no-untyped-def]
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    """The most reported refresh-token complaint: two tabs refresh together and the user is
+    logged out. Within the grace window the second use gets the first one's successor."""
+    token = login()
+    barrier = threading.Barrier(8)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def tab() -> None:
+        barrier.wait()
+        try:
+            results.append(rotate(token, prefix=key_prefix, now=clock).refresh_token)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 8 and len(set(results)) == 1  # one successor
+    clock.now += 1
+    assert rotate(results[0], prefix=key_prefix, now=clock)  # nobody was logged out
+
+
+def test_reuse_after_the_grace_window_still_revokes_the_family(  # type: ignore[no-untyped-def]
+    rotate, redis_client: redis.Redis, key_prefix: str, login, clock
+) -> None:
+    token = login()
+    successor = rotate(token, prefix=key_prefix, now=clock).refresh_token
+    clock.now += 4
+    assert rotate(token, prefix=key_prefix, now=clock).refresh_token == successor  # a twin
+    clock.now += 2  # 6 s after the use: the 5 s window is over
+    assert _reason(rotate, token, key_prefix, clock) == "reused"
+    assert _reason(rotate, successor, key_prefix, clock) == "family_revoked"
