@@ -15,6 +15,8 @@ Run it with ``make app`` (or ``scripts/run-app``); build one in a test with
   - tokens: ``/token/exchange`` (a live session buys a JWT, also from a second origin through
     CORS), ``/api/me`` (old HS256 tokens accepted during the migration), ``/api/strict/me``
     (also checks the session behind ``sid``), ``/reports/summary`` (another audience);
+  - refresh: ``/token/refresh/login``, ``/token/refresh`` and ``/token/refresh/logout``,
+    rotating refresh tokens in an HttpOnly, path-scoped cookie;
   - phantom: ``/token/opaque`` and ``/gateway/api/me``;
   - migration: ``/migration``, ``/migration/retire`` and ``/legacy/token``.
 
@@ -35,7 +37,7 @@ from fastapi.responses import JSONResponse
 
 from app.dependencies import MAX_BODY_BYTES, Forbidden
 from app.middleware import BodyLimit, SecurityHeaders
-from app.routers import bff, migration, pages, phantom, tokens
+from app.routers import bff, migration, pages, phantom, refresh, tokens
 from app.settings import Settings
 from app.state import build
 from snippets.converting.dual_accept_migration import MigrationStateUnavailable
@@ -99,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     # the names it is served under, never whatever a request says.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # outermost: before any read
-    for module in (pages, bff, tokens, phantom, migration):
+    for module in (pages, bff, tokens, refresh, phantom, migration):
         app.include_router(module.router)
     return app
 

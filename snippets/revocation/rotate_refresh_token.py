@@ -193,7 +193,7 @@ class Rotation:
 
 def rotate_refresh_token(
     r: redis.Redis,
-    refresh_token: str,
+    refresh_token: object,
     *,
     prefix: str = "",
     lifetime: int = REFRESH_LIFETIME,
@@ -227,7 +227,7 @@ def rotate_refresh_token(
     _, new_token, keys = _rotation_keys(refresh_token, prefix)
     at = now()
     try:
-        args = [int(at), lifetime, new_token, int(grace * 1000)]
+        args: list[str | int] = [int(at), lifetime, new_token, int(grace * 1000)]
         result = r.register_script(_ROTATE)(keys=keys, args=args)
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
@@ -265,7 +265,7 @@ def _rotation(outcome: list[str], at: float) -> Rotation:
 # --8<-- [start:async_rotate]
 async def rotate_refresh_token_async(
     r: redis.asyncio.Redis,
-    refresh_token: str,
+    refresh_token: object,
     *,
     prefix: str = "",
     lifetime: int = REFRESH_LIFETIME,
@@ -278,7 +278,7 @@ async def rotate_refresh_token_async(
     at = now()
     try:
         script = r.register_script(_ROTATE)
-        args = [int(at), lifetime, new_token, int(grace * 1000)]
+        args: list[str | int] = [int(at), lifetime, new_token, int(grace * 1000)]
         result = await script(keys=keys, args=args)
     except redis.RedisError as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc

@@ -442,3 +442,102 @@ def test_anonymous_login_starts_are_bounded_per_address(browser: Browser) -> Non
     """Each start writes a Redis key; unbounded, they could fill Redis."""
     answers = [browser.get("/auth/oidc/start").status_code for _ in range(31)]
     assert answers[:30] == [303] * 30 and answers[30] == 429
+
+
+# --- refresh tokens for a browser app: an HttpOnly cookie, two tabs at once ---
+
+
+def _refresh_login(browser: Browser) -> httpx.Response:
+    return browser.post("/token/refresh/login", data={"username": "alice", "password": PASSWORD})
+
+
+def test_the_refresh_token_travels_only_in_an_httponly_path_scoped_cookie(browser: Browser) -> None:
+    response = _refresh_login(browser)
+    assert response.status_code == 200
+    assert set(response.json()) == {"access_token", "token_type", "expires_in"}  # no refresh
+    (cookie,) = response.headers.get_list("set-cookie")
+    name, _, rest = cookie.partition("=")
+    attributes = {a.strip().split("=")[0].lower(): a.strip() for a in rest.split(";")[1:]}
+    assert name == "__Secure-refresh"
+    assert {"httponly", "secure"} <= set(attributes)
+    assert (
+        attributes["path"] == "Path=/token/refresh" and attributes["samesite"] == "SameSite=Strict"
+    )
+    access = response.json()["access_token"]
+    assert browser.get("/api/me", headers=bearer(access)).json()["sub"] == "u-alice"
+    again = browser.post("/token/refresh")
+    assert again.status_code == 200 and again.json()["access_token"] != access
+    assert browser.post("/token/refresh", origin="https://evil.example").status_code == 403
+
+
+def test_two_tabs_refreshing_at_once_stay_logged_in(app_server: AppServer) -> None:
+    """Eight requests carry the same refresh cookie at the same moment (real threads over
+    HTTP): every one gets a new access token and the same new cookie."""
+    import threading
+
+    first = app_server.browser()
+    assert _refresh_login(first).status_code == 200
+    tabs = [app_server.browser() for _ in range(8)]
+    for tab in tabs:
+        tab.cookies = dict(first.cookies)
+    barrier = threading.Barrier(len(tabs))
+    answers: list[httpx.Response] = []
+
+    def refresh(tab: Browser) -> None:
+        barrier.wait()
+        answers.append(tab.post("/token/refresh"))
+
+    threads = [threading.Thread(target=refresh, args=(tab,)) for tab in tabs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({tab.cookies["__Secure-refresh"] for tab in tabs}) == 1
+    assert tabs[0].post("/token/refresh").status_code == 200  # nobody was logged out
+
+
+def test_a_refresh_cookie_reused_after_the_window_logs_the_family_out(
+    app_server: AppServer,
+) -> None:
+    victim, thief = app_server.browser(), app_server.browser()
+    _refresh_login(victim)
+    thief.cookies = dict(victim.cookies)  # a copy of the cookie
+    access = victim.post("/token/refresh").json()["access_token"]
+    app_server.clock.advance(60)
+    refused = thief.post("/token/refresh")
+    assert refused.status_code == 401 and "__Secure-refresh" not in thief.cookies
+    assert victim.post("/token/refresh").status_code == 401  # the family is revoked
+    assert victim.get("/api/me", headers=bearer(access)).status_code == 401  # and cut off
+
+
+def test_two_pages_of_one_chromium_context_refresh_at_once(app_server: AppServer, chromium) -> None:  # type: ignore[no-untyped-def]
+    """Two tabs of one real browser fire their refresh at the same instant; both stay in."""
+    context = chromium.new_context()
+    try:
+        pages = [context.new_page() for _ in range(2)]
+        for page in pages:
+            page.goto(app_server.base_url + "/.well-known/jwks.json")  # no CSP on JSON
+        login = pages[0].evaluate(
+            """async (password) => (await fetch('/token/refresh/login', {method: 'POST',
+                 headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                 body: 'username=alice&password=' + encodeURIComponent(password)})).status""",
+            PASSWORD,
+        )
+        assert login == 200
+        assert "__Secure-refresh" not in pages[0].evaluate("document.cookie")  # HttpOnly
+        start = pages[0].evaluate("Date.now()") + 300  # the same instant in both tabs
+        for page in pages:
+            page.evaluate(
+                """(at) => { window.refreshed = new Promise((done) => setTimeout(async () => {
+                     const r = await fetch('/token/refresh', {method: 'POST'});
+                     done(r.status); }, at - Date.now())); }""",
+                start,
+            )
+        assert [page.evaluate("window.refreshed") for page in pages] == [200, 200]
+        after = pages[1].evaluate(
+            "async () => (await fetch('/token/refresh', {method: 'POST'})).status"
+        )
+        assert after == 200  # nobody was logged out
+    finally:
+        context.close()

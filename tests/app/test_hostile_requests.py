@@ -91,10 +91,10 @@ def client(redis_url: str) -> Iterator[TestClient]:
 
 
 def _routes() -> list[tuple[str, str]]:
-    from app.routers import bff, migration, pages, phantom, tokens
+    from app.routers import bff, migration, pages, phantom, refresh, tokens
 
     found = []
-    for module in (pages, bff, tokens, phantom, migration):
+    for module in (pages, bff, tokens, refresh, phantom, migration):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             found += [(method, route.path) for method in sorted(route.methods)]
