@@ -87,3 +87,22 @@ def either(
         return loop.run(asynchronous(*args, **kwargs))
 
     return call
+
+
+def run_alone(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run`` in a thread of its own: the main thread may already run a loop
+    (Playwright's sync API does), where ``asyncio.run`` refuses to start."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(CALL_TIMEOUT)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

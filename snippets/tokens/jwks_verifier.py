@@ -127,7 +127,9 @@ class JWKSVerifier:
         self._retry_seconds = retry_seconds
         self._max_bytes = max_bytes
         self._clock = clock
-        self._lock = threading.Lock()
+        # Reentrant: a fetch that is done before its callback is added runs the callback
+        # at once, in the thread that holds the lock.
+        self._lock = threading.RLock()
         self._keys: dict[str, tuple[str, Any]] = {}  # kid -> (algorithm, key)
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch started
@@ -145,7 +147,9 @@ class JWKSVerifier:
             self._url, headers={"Accept": "application/json"}
         )
         try:
-            response = urllib.request.urlopen(request, timeout=self._timeout)  # noqa: S310
+            response = urllib.request.urlopen(  # noqa: S310
+                request, timeout=self._timeout
+            )
         except urllib.error.HTTPError as error:
             error.close()  # it holds the connection
             raise ValueError(f"JWKS answered {error.code}") from None

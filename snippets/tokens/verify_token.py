@@ -69,7 +69,7 @@ def _json_object(raw: bytes, part: str) -> dict[str, Any]:
     try:
         value = _STRICT_JSON.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
-        raise TokenError(f"{part} is not JSON") from None
+        raise TokenError(f"malformed token: {part} is not JSON") from None
     if not isinstance(value, dict):
         raise TokenError(f"{part} is not a JSON object")
     return value

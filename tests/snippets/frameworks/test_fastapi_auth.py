@@ -3,13 +3,12 @@ The guards' behaviour on every endpoint is in test_guards.py."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 
 from snippets.frameworks.fastapi_auth import Claims, NoStore, create_app, install
 from snippets.frameworks.guards import AuthSettings
+from tests.async_bridge import run_alone
 from tests.snippets.frameworks.conftest import ISSUER
 
 
@@ -55,7 +54,7 @@ def test_no_store_passes_other_asgi_traffic_through() -> None:
     async def inner(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         seen.append(scope["type"])
 
-    asyncio.run(NoStore(inner)({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
+    run_alone(NoStore(inner)({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"]
 
 
@@ -72,4 +71,4 @@ def test_settings_hold_one_async_client_closed_with_the_app(make_settings, redis
         assert settings.async_client is first  # one pool for every request
     replacement = settings.async_client  # the lifespan closed and dropped the first
     assert replacement is not first
-    asyncio.run(replacement.aclose())
+    run_alone(replacement.aclose())

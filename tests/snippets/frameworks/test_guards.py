@@ -3,7 +3,6 @@ FastAPI (async and sync endpoints), Flask, and Django (sync and async views)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from snippets.revocation.revoke_access_token import revoke_access_token
 from snippets.sessions.session_cookie import COOKIE_NAME
 from snippets.tokens.keys import generate_private_key
 from snippets.tokens.verify_token import TokenError, verify_token
+from tests.async_bridge import run_alone
 from tests.helpers import ManualClock
 from tests.snippets.frameworks.conftest import (
     AUDIENCE,
@@ -265,4 +265,4 @@ def test_sync_and_async_guards_agree(auth: AuthSettings, mint, loop_thread) -> N
 
     assert loop_thread.run(both()) == sync
     with pytest.raises(InsufficientScope):
-        asyncio.run(current_claims_async(auth, header, ["orders:write"]))
+        run_alone(current_claims_async(auth, header, ["orders:write"]))

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 import time
@@ -21,6 +20,7 @@ from snippets.revocation.rotate_refresh_token import (
     rotate_refresh_token,
     rotate_refresh_token_async,
 )
+from tests.async_bridge import run_alone
 
 pytestmark = pytest.mark.also_on_cluster
 
@@ -283,7 +283,7 @@ def test_any_garbage_is_refused_as_malformed_before_any_network_use(bad: object)
         rotate_refresh_token(_NOWHERE, bad)  # type: ignore[arg-type]
     assert refused.value.reason == "malformed"
     with pytest.raises(TokenRefused) as refused:
-        asyncio.run(rotate_refresh_token_async(_NOT_A_CLIENT, bad))  # type: ignore[arg-type]
+        run_alone(rotate_refresh_token_async(_NOT_A_CLIENT, bad))  # type: ignore[arg-type]
     assert refused.value.reason == "malformed"
 
 

@@ -23,6 +23,7 @@ from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
 )
+from tests.async_bridge import run_alone
 from tools.redis_cluster import LocalCluster
 
 pytestmark = pytest.mark.cluster  # starts a cluster of its own
@@ -130,4 +131,4 @@ def test_the_async_client_serves_many_requests_at_once_from_the_start(
         await client.aclose()
         return users
 
-    assert asyncio.run(scenario()) == ["alice"] * 160
+    assert run_alone(scenario()) == ["alice"] * 160
