@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Cache-Control: no-store comes from snippets.frameworks.fastapi_auth.NoStore (install).
 _ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
 )
 _HTML_CSP = (
     b"content-security-policy",

@@ -63,6 +63,7 @@ from snippets.tokens.jwks_verifier import JWKSVerifier, serve_jwks_for_demo, unv
 from snippets.tokens.keys import build_jwks, generate_private_key
 from snippets.tokens.pitfalls_safe import verify_access_token
 from snippets.tokens.verify_token import TokenError, parse_strictly, verify_token
+from tests.strategies import JSON_VALUES
 
 EXAMPLES = 150  # per entry point
 ISS, AUD = "https://auth.example.com", "https://api.example.com"
@@ -72,13 +73,7 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
+_json = JSON_VALUES
 _claims = st.fixed_dictionaries(
     {},
     optional={

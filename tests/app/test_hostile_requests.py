@@ -22,6 +22,7 @@ from app.demo_idp import DemoIdentityProvider
 from app.main import create_app
 from app.settings import Settings
 from tests.app.conftest import PASSWORD, USERS
+from tests.strategies import JSON_VALUES
 
 EXAMPLES = 60  # per endpoint and method
 
@@ -43,13 +44,7 @@ _text = st.one_of(
         ]
     ),
 )
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=15,
-)
+_json = JSON_VALUES
 _bodies = st.one_of(
     st.none(),
     st.binary(max_size=300),
