@@ -541,3 +541,18 @@ def test_two_pages_of_one_chromium_context_refresh_at_once(app_server: AppServer
         assert after == 200  # nobody was logged out
     finally:
         context.close()
+
+
+def test_every_token_response_says_no_store(browser: Browser) -> None:
+    """RFC 6749, section 5.1: a response carrying a token must not be cached."""
+    browser.login()
+    answers = [
+        browser.exchange(API),
+        browser.post("/token/opaque"),
+        browser.post("/legacy/token"),
+        _refresh_login(browser),
+        browser.post("/token/refresh"),
+        browser.get("/account"),
+    ]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert all(a.headers.get_list("cache-control") == ["no-store"] for a in answers)
