@@ -43,6 +43,7 @@ PUBLIC_KEY_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 # --8<-- [end:setup]
 
 
+# --8<-- [start:verifier]
 def unverified_kid(token: str | bytes) -> str:
     """Read ``kid`` from the unverified header, only to choose among trusted keys.
 
@@ -68,7 +69,6 @@ def unverified_kid(token: str | bytes) -> str:
     return kid
 
 
-# --8<-- [start:verifier]
 class JWKSVerifier:
     """Verify access tokens against the keys an issuer publishes at a JWKS URL.
 
