@@ -7,7 +7,8 @@ markers dropped, dedented) and joins every Python block of the page, top to bott
 
 Blocks inside a collapsed "Whole file" view are left out of the join: they exist so that a
 reader can copy one file whole, and counting them would hide a name that the page's own
-blocks use without ever defining or importing it.
+blocks use without ever defining or importing it. So are excerpts (``{ .python .excerpt }``):
+a method shown again beside the prose about it, after its whole class was shown above.
 """
 
 from __future__ import annotations
@@ -123,7 +124,10 @@ def shown_python(page: Path) -> str:
     blocks = [
         expand(f.body)
         for f in fences(page)
-        if f.language in PYTHON and f.whole_file_view is None and "skip" not in f.info
+        if f.language in PYTHON
+        and f.whole_file_view is None
+        and "skip" not in f.info
+        and ".excerpt" not in f.info
     ]
     return "\n\n\n".join(blocks) + "\n"
 

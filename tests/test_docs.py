@@ -86,3 +86,43 @@ def test_quick_start_runs_as_copied(tmp_path: Path, redis_url: str, key_prefix: 
     ]
     assert len(expected) >= 5
     assert result.stdout.splitlines() == expected
+
+
+RUNNABLE_PAGES = sorted(
+    p for p in DOCS.glob("*.md") if p.name != "quickstart.md" and shown_python(p).strip()
+)
+
+
+@pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=lambda p: p.name)
+def test_every_page_runs_as_copied(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, key_prefix: str, page: Path
+) -> None:
+    """A page's blocks, pasted in order into one file beside the snippets they name, run.
+
+    The page says which snippet files a block builds on; those are on the path (as the
+    reader copies them too). What this catches is a block that needs a name, a method or a
+    definition that the page never showed before it, or showed out of order.
+    """
+    code = shown_python(page)
+    script = tmp_path / f"{page.stem.replace('-', '_')}.py"
+    script.write_text(code)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": key_prefix,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "SESSION_SECRET": secrets.token_urlsafe(48),
+    }
+    if "REDIS_CLUSTER_URL" in code:
+        env["REDIS_CLUSTER_URL"] = request.getfixturevalue("redis_cluster").url()
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"{page.name}:\n{result.stderr[-3000:]}"

@@ -171,6 +171,26 @@ def test_every_included_section_has_its_whole_file_and_link(page: Path) -> None:
     assert not problems, f"{page.name}:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_an_excerpt_only_repeats_what_the_page_showed_before(page: Path) -> None:
+    """An excerpt is left out of the joined page code, so it may only repeat sections an
+    earlier block (not an excerpt, not a whole-file view) already showed."""
+    shown: set[tuple[str, str]] = set()
+    problems = []
+    for fence in fences(page):
+        if fence.whole_file_view is not None:
+            continue
+        sections = {(m["path"], m["section"]) for m in INCLUDE.finditer(fence.body) if m["section"]}
+        if ".excerpt" in fence.info:
+            problems += [
+                f"line {fence.line}: {p}:{sec} first shown as an excerpt"
+                for p, sec in sections - shown
+            ]
+        else:
+            shown |= sections
+    assert not problems, f"{page.name}:\n" + "\n".join(problems)
+
+
 def test_source_links_are_current() -> None:
     from tools.source_links import OUTPUT, render
 

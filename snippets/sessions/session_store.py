@@ -518,6 +518,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:class]
 
     # --8<-- [start:create]
+# (RedisSessionStore, continued: a method of the class above)
     def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
         """Start a session for ``user_id`` and return its new ID, to be sent once.
 
@@ -555,6 +556,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:create]
 
     # --8<-- [start:validate]
+# (RedisSessionStore, continued: a method of the class above)
     def validate(self, session_id: object) -> Session | None:
         """Return the live session for ``session_id``, sliding its idle deadline.
 
@@ -585,6 +587,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:validate]
 
     # --8<-- [start:rotate]
+# (RedisSessionStore, continued: a method of the class above)
     def rotate(
         self, session_id: object, data: Mapping[str, Any] | None = None
     ) -> str | None:
@@ -640,6 +643,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:rotate]
 
     # --8<-- [start:destroy]
+# (RedisSessionStore, continued: a method of the class above)
     def destroy(self, session_id: object) -> bool:
         """End one session (logout). The ID is worthless from this call on.
 
@@ -669,6 +673,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:destroy]
 
     # --8<-- [start:destroy_all]
+# (RedisSessionStore, continued: a method of the class above)
     def destroy_all(self, user_id: str) -> int:
         """End every session of ``user_id`` (password change, "log out everywhere").
 
@@ -706,6 +711,7 @@ class RedisSessionStore(_StoreRules):
     # --8<-- [end:destroy_all]
 
     # --8<-- [start:list_sessions]
+# (RedisSessionStore, continued: a method of the class above)
     def list_sessions(self, user_id: str) -> list[Session]:
         """List the live sessions of ``user_id``, oldest first, pruning dead index
         entries.
@@ -778,6 +784,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_class]
 
     # --8<-- [start:async_create]
+# (AsyncRedisSessionStore, continued)
     async def create(self, user_id: str, data: Mapping[str, Any] | None = None) -> str:
         """`RedisSessionStore.create`, awaited."""
         self._check_user_id(user_id)
@@ -796,6 +803,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_create]
 
     # --8<-- [start:async_validate]
+# (AsyncRedisSessionStore, continued)
     async def validate(self, session_id: object) -> Session | None:
         """`RedisSessionStore.validate`, awaited: one ``HMGET``, a write at most once
         a granularity."""
@@ -812,6 +820,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_validate]
 
     # --8<-- [start:async_rotate]
+# (AsyncRedisSessionStore, continued)
     async def rotate(
         self, session_id: object, data: Mapping[str, Any] | None = None
     ) -> str | None:
@@ -843,6 +852,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_rotate]
 
     # --8<-- [start:async_destroy]
+# (AsyncRedisSessionStore, continued)
     async def destroy(self, session_id: object) -> bool:
         """`RedisSessionStore.destroy`, awaited."""
         if not _is_session_id(session_id):
@@ -858,6 +868,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_destroy]
 
     # --8<-- [start:async_destroy_all]
+# (AsyncRedisSessionStore, continued)
     async def destroy_all(self, user_id: str) -> int:
         """`RedisSessionStore.destroy_all`, awaited."""
         self._check_user_id(user_id)
@@ -875,6 +886,7 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [end:async_destroy_all]
 
     # --8<-- [start:async_list_sessions]
+# (AsyncRedisSessionStore, continued)
     async def list_sessions(self, user_id: str) -> list[Session]:
         """`RedisSessionStore.list_sessions`, awaited."""
         self._check_user_id(user_id)
