@@ -10,8 +10,8 @@ Run it with ``make app`` (or ``scripts/run-app``); build one in a test with
 
   - pages: ``/login``, ``/account``, ``/logout``, ``/logout-everywhere``, a session cookie
     (``__Host-session``) over a Redis session store, CSRF-checked by origin;
-  - bff: ``/auth/oidc/start`` and ``/auth/oidc/callback``, backend-for-frontend login with an
-    ID token from an identity provider, and ``/bff/api/me``;
+  - bff: ``/auth/oidc/start`` and ``/auth/oidc/callback``, backend-for-frontend login on the
+    authorization code flow with PKCE at an identity provider, and ``/bff/api/me``;
   - tokens: ``/token/exchange`` (a live session buys a JWT, also from a second origin through
     CORS), ``/api/me`` (old HS256 tokens accepted during the migration), ``/api/strict/me``
     (also checks the session behind ``sid``), ``/reports/summary`` (another audience);

@@ -31,6 +31,9 @@ class Settings:
             127.0.0.1 inside this process.
         idp_jwks_url: The IdP's JWKS URL.
         idp_authorize_url: The IdP's authorization endpoint.
+        idp_token_url: The IdP's token endpoint, where the server redeems login codes.
+        client_secret: This application's client secret at the IdP (at least 32
+            characters); the demo IdP's own when ``idp_issuer`` is None.
         client_id: This application's client ID at the IdP (the ``aud`` of ID tokens).
         cors_origins: Other origins allowed to call the API with credentials.
         allowed_hosts: The host names the app answers to (the ``Host`` header).
@@ -50,6 +53,8 @@ class Settings:
     idp_issuer: str | None = None
     idp_jwks_url: str | None = None
     idp_authorize_url: str | None = None
+    idp_token_url: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     client_id: str = "demo-app"
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:8002",)
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
@@ -63,11 +68,14 @@ class Settings:
 
         ``REDIS_URL`` (required), ``APP_REDIS_PREFIX``, ``APP_SIGNING_KEY_FILE`` (PEM private
         key), ``APP_LEGACY_SECRET_FILE`` or ``APP_LEGACY_JWT_SECRET``, ``APP_DEMO_PASSWORD``,
-        ``APP_IDP_ISSUER`` with ``APP_IDP_JWKS_URL`` and ``APP_IDP_AUTHORIZE_URL``,
+        ``APP_IDP_ISSUER`` with ``APP_IDP_JWKS_URL``, ``APP_IDP_AUTHORIZE_URL``,
+        ``APP_IDP_TOKEN_URL`` and ``APP_OIDC_CLIENT_SECRET_FILE`` or
+        ``APP_OIDC_CLIENT_SECRET``,
         ``APP_CORS_ORIGINS`` and ``APP_ALLOWED_HOSTS`` (comma-separated).
 
         Raises:
-            RuntimeError: ``REDIS_URL`` is missing, or a secret is given but too weak.
+            RuntimeError: ``REDIS_URL`` is missing, a secret is given but too weak, or
+                an IdP is named without all of its settings.
         """
         if not environ.get("REDIS_URL"):
             raise RuntimeError("REDIS_URL must name the Redis server (scripts/run-app sets it)")
@@ -84,9 +92,14 @@ class Settings:
             settings.legacy_key_origin = "read from APP_LEGACY_JWT_SECRET"
         settings.demo_password = environ.get("APP_DEMO_PASSWORD") or None
         if environ.get("APP_IDP_ISSUER"):
+            needed = ("APP_IDP_JWKS_URL", "APP_IDP_AUTHORIZE_URL", "APP_IDP_TOKEN_URL")
+            if missing := [name for name in needed if not environ.get(name)]:
+                raise RuntimeError(f"APP_IDP_ISSUER is set, so set {', '.join(missing)} too")
             settings.idp_issuer = environ["APP_IDP_ISSUER"]
             settings.idp_jwks_url = environ["APP_IDP_JWKS_URL"]
             settings.idp_authorize_url = environ["APP_IDP_AUTHORIZE_URL"]
+            settings.idp_token_url = environ["APP_IDP_TOKEN_URL"]
+            settings.client_secret = _client_secret(environ)
         if environ.get("APP_ALLOWED_HOSTS"):
             hosts = environ["APP_ALLOWED_HOSTS"].split(",")
             settings.allowed_hosts = tuple(h.strip() for h in hosts if h.strip())
@@ -94,3 +107,25 @@ class Settings:
             origins = environ["APP_CORS_ORIGINS"].split(",")
             settings.cors_origins = tuple(o.strip() for o in origins if o.strip())
         return settings
+
+
+MIN_CLIENT_SECRET_CHARS = 32
+
+
+def _client_secret(environ: Mapping[str, str]) -> str:
+    """The OIDC client secret, from a file (``APP_OIDC_CLIENT_SECRET_FILE``) or else the
+    environment (``APP_OIDC_CLIENT_SECRET``).
+
+    Raises:
+        RuntimeError: It is missing or shorter than ``MIN_CLIENT_SECRET_CHARS``.
+    """
+    if path := environ.get("APP_OIDC_CLIENT_SECRET_FILE"):
+        secret, where = Path(path).read_text().strip(), f"the file {path!r}"
+    else:
+        secret, where = environ.get("APP_OIDC_CLIENT_SECRET", ""), "APP_OIDC_CLIENT_SECRET"
+    if len(secret) < MIN_CLIENT_SECRET_CHARS:
+        raise RuntimeError(
+            f"{where} must hold the client secret the IdP issued to this application "
+            f"(at least {MIN_CLIENT_SECRET_CHARS} characters)"
+        )
+    return secret

@@ -12,12 +12,12 @@ from typing import Any
 
 import redis
 
-from app.demo_idp import DemoIdentityProvider
 from app.settings import Settings
 from app.users import DemoUser, make_demo_users
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.converting.dual_accept_migration import DualAcceptMigration
 from snippets.converting.exchange_session_for_jwt import Signer, session_is_live
-from snippets.converting.id_token_to_session import IdTokenVerifier
+from snippets.converting.id_token_to_session import IdTokenVerifier, TokenEndpoint
 from snippets.converting.phantom_token_gateway import PhantomTokenGateway
 from snippets.frameworks.guards import AuthSettings
 from snippets.revocation.logout_everywhere import check_access_token
@@ -57,6 +57,7 @@ class Demo:
     idp_issuer: str
     authorize_url: str
     id_tokens: IdTokenVerifier
+    token_endpoint: TokenEndpoint
     gateway: PhantomTokenGateway
     migration: DualAcceptMigration
     throttle: LoginThrottle
@@ -127,10 +128,12 @@ def build(settings: Settings) -> Demo:
     if settings.idp_issuer is None:
         demo_idp = DemoIdentityProvider(client_id=settings.client_id).start()
         idp_issuer, jwks_url = demo_idp.issuer, demo_idp.jwks_url
-        authorize_url = demo_idp.authorize_url
+        authorize_url, token_url = demo_idp.authorize_url, demo_idp.token_url
+        client_secret = demo_idp.client_secret
     else:
         idp_issuer, jwks_url = settings.idp_issuer, settings.idp_jwks_url or ""
         authorize_url = settings.idp_authorize_url or ""
+        token_url, client_secret = settings.idp_token_url or "", settings.client_secret or ""
 
     def token_user(key: Any, algorithm: str, typ: str | None) -> Any:
         def user(token: str) -> str | None:
@@ -163,6 +166,9 @@ def build(settings: Settings) -> Demo:
         idp_issuer=idp_issuer,
         authorize_url=authorize_url,
         id_tokens=IdTokenVerifier(jwks_url, issuer=idp_issuer, client_id=settings.client_id),
+        token_endpoint=TokenEndpoint(
+            token_url, client_id=settings.client_id, client_secret=client_secret
+        ),
         gateway=PhantomTokenGateway(
             auth.client,
             signer=signer,

@@ -15,6 +15,7 @@ import base64
 import json
 import secrets
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.converting.dual_accept_migration import CredentialRefused, DualAcceptMigration
 from snippets.converting.exchange_session_for_jwt import (
     ExchangeRefused,
@@ -33,6 +35,9 @@ from snippets.converting.exchange_session_for_jwt import (
 from snippets.converting.id_token_to_session import (
     IdTokenVerifier,
     LoginRefused,
+    TokenEndpoint,
+    _state_key,
+    begin_login,
     complete_login,
 )
 from snippets.converting.phantom_token_gateway import (
@@ -59,7 +64,12 @@ from snippets.sessions.login_throttle import LoginThrottle, LoginThrottled
 from snippets.sessions.session_cookie import read_session_cookie
 from snippets.sessions.session_store import RedisSessionStore
 from snippets.tokens.call_between_services import authorize_service
-from snippets.tokens.jwks_verifier import JWKSVerifier, serve_jwks_for_demo, unverified_kid
+from snippets.tokens.jwks_verifier import (
+    JWKSVerifier,
+    LocalServer,
+    serve_jwks_for_demo,
+    unverified_kid,
+)
 from snippets.tokens.keys import build_jwks, generate_private_key
 from snippets.tokens.pitfalls_safe import verify_access_token
 from snippets.tokens.verify_token import TokenError, parse_strictly, verify_token
@@ -134,8 +144,35 @@ def world(redis_url: str) -> Iterator[dict[str, Any]]:
     signing = generate_private_key("EdDSA")
     idp_key = generate_private_key("ES256")
     store = RedisSessionStore(r, prefix=prefix)
-    with serve_jwks_for_demo(build_jwks([("idp-1", idp_key.public_key())])) as jwks_url:
+    answer: dict[str, bytes] = {"body": b""}  # what the hostile token endpoint says
+
+    class HostileTokenEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with (
+        serve_jwks_for_demo(build_jwks([("idp-1", idp_key.public_key())])) as jwks_url,
+        DemoIdentityProvider(client_id="demo-app") as idp,
+        LocalServer(HostileTokenEndpoint) as hostile_idp,
+    ):
         yield {
+            "idp": idp,
+            "idp_ids": IdTokenVerifier(idp.jwks_url, issuer=idp.issuer, client_id="demo-app"),
+            "idp_tokens": TokenEndpoint(
+                idp.token_url, client_id="demo-app", client_secret=idp.client_secret
+            ),
+            "hostile_answer": answer,
+            "hostile_tokens": TokenEndpoint(
+                hostile_idp.url + "/token", client_id="demo-app", client_secret="s"
+            ),
             "r": r,
             "prefix": prefix,
             "signing": signing,
@@ -158,6 +195,42 @@ def world(redis_url: str) -> Iterator[dict[str, Any]]:
     for key in r.scan_iter(match=f"{prefix}*"):
         r.delete(key)
     r.close()
+
+
+def _as_bytes(value: object) -> bytes:
+    """A hostile value as the bytes a server or Redis would send back."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return json.dumps(value, default=repr).encode()
+
+
+def _complete_pending(
+    w: dict[str, Any], *, code: object, stored: bytes | None = None, tokens: str = "idp_tokens"
+) -> str:
+    """complete_login for a login that was begun, with a hostile code, stored request or
+    token endpoint."""
+    login = begin_login(
+        w["r"], redirect_uri="http://127.0.0.1/auth/oidc/callback", prefix=w["prefix"]
+    )
+    if stored is not None:
+        w["r"].set(_state_key(w["prefix"], login.state), stored, ex=60)
+    return complete_login(
+        w["r"],
+        w["store"],
+        w["idp_ids"],
+        w[tokens],
+        state=login.state,
+        browser_state=login.state,
+        code=code,
+        prefix=w["prefix"],
+    )
+
+
+def _answer_from_hostile_idp(w: dict[str, Any], body: bytes) -> str:
+    w["hostile_answer"]["body"] = body
+    return _complete_pending(w, code="c", tokens="hostile_tokens")
 
 
 def _refusal_or(value: object, *allowed: object) -> None:
@@ -240,13 +313,26 @@ ENTRY_POINTS: dict[
         lambda w, v: complete_login(
             w["r"],
             w["store"],
-            w["ids"],
+            w["idp_ids"],
+            w["idp_tokens"],
             state=v,
             browser_state=v,
-            id_token=v,
+            code=v,
             previous_session=v,
             prefix=w["prefix"],
         ),
+        (LoginRefused,),
+    ),
+    "complete_login (code of a pending login)": (
+        lambda w, v: _complete_pending(w, code=v),
+        (LoginRefused,),
+    ),
+    "complete_login (login request read from Redis)": (
+        lambda w, v: _complete_pending(w, code="c", stored=_as_bytes(v)),
+        (LoginRefused,),
+    ),
+    "complete_login (token endpoint's answer)": (
+        lambda w, v: _answer_from_hostile_idp(w, _as_bytes(v)),
         (LoginRefused,),
     ),
     "PhantomTokenGateway.forward_headers": (
@@ -328,4 +414,4 @@ def test_hostile_input_ends_in_the_documented_exception(
 
 def test_every_entry_point_is_exercised() -> None:
     """A new snippet entry point that reads outside input belongs in the table above."""
-    assert len(ENTRY_POINTS) >= 28
+    assert len(ENTRY_POINTS) >= 31

@@ -96,7 +96,13 @@ class Visit:
         self.page = page
         self.watch = watch
         self.after_load: list[str] = []
-        page.on("request", lambda request: self.after_load.append(request.url))
+        # Chromium fetches the page's favicon on its own schedule, sometimes after load;
+        # that request is the browser's, not the inspector's, so it is not counted.
+        self.icon = page.evaluate("document.querySelector('link[rel~=icon]')?.href")
+        page.on(
+            "request",
+            lambda request: request.url == self.icon or self.after_load.append(request.url),
+        )
 
     def paste(self, token: str) -> None:
         self.page.locator("#tki-token").fill(token)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.dependencies import DemoState, Form, SessionId, client_address, own_origin
+from app.dependencies import DemoState, SessionId, client_address, own_origin
 from app.html import page
 from app.routers.tokens import api_me_answer
 from app.state import API_AUDIENCE, EXCHANGE_AUDIENCES
 from snippets.converting.exchange_session_for_jwt import ExchangeRefused, exchange_session_for_jwt
-from snippets.converting.id_token_to_session import LoginRefused, begin_login, complete_login
+from snippets.converting.id_token_to_session import (
+    IdentityProviderUnavailable,
+    LoginRefused,
+    authorization_url,
+    begin_login,
+    complete_login,
+)
 from snippets.sessions.login_throttle import check_rate
 from snippets.sessions.session_cookie import build_session_cookie
 
@@ -44,50 +49,63 @@ def oidc_start(request: Request, state: DemoState) -> Response:
         window_seconds=60,
         prefix=state.prefix,
     )
-    login_request = begin_login(state.redis, prefix=state.prefix)
-    query = urlencode(
-        {
-            "client_id": state.settings.client_id,
-            "response_type": "id_token",
-            "response_mode": "form_post",
-            "scope": "openid",
-            "redirect_uri": own_origin(request) + "/auth/oidc/callback",
-            "state": login_request.state,
-            "nonce": login_request.nonce,
-        }
+    login_request = begin_login(
+        state.redis,
+        redirect_uri=own_origin(request) + "/auth/oidc/callback",
+        prefix=state.prefix,
     )
-    response = RedirectResponse(f"{state.authorize_url}?{query}", status_code=303)
-    response.headers.append(  # binds the callback to this browser; cross-site POST => None
+    to_idp = authorization_url(
+        state.authorize_url, login_request, client_id=state.settings.client_id
+    )
+    response = RedirectResponse(to_idp, status_code=303)
+    # Binds the callback to this browser. The IdP sends the browser back with a top-level
+    # GET, which carries a SameSite=Lax cookie.
+    response.headers.append(
         "set-cookie",
         f"{STATE_COOKIE}={login_request.state}; Path=/; Secure; HttpOnly; "
-        "SameSite=None; Max-Age=300",
+        "SameSite=Lax; Max-Age=300",
     )
     return response
 
 
-@router.post("/auth/oidc/callback")
-def oidc_callback(request: Request, state: DemoState, form: Form, sid: SessionId) -> Response:
-    # No origin check here: the IdP's page posts this form. The state, bound to this
-    # browser's cookie and used once, is what refuses forged callbacks.
+@router.get("/auth/oidc/callback")
+def oidc_callback(request: Request, state: DemoState, sid: SessionId) -> Response:
+    # The IdP sends the browser here: no Origin to check. The state, bound to this
+    # browser's cookie and used once, refuses forged callbacks; PKCE refuses stolen codes.
+    query = request.query_params
+
+    def one(name: str) -> str | None:
+        values = query.getlist(name)
+        return values[0] if len(values) == 1 else None
+
     try:
+        if one("iss") not in {None, state.idp_issuer}:  # RFC 9207: another IdP's answer
+            raise LoginRefused("the answer names another issuer")
         session_id = complete_login(
             state.redis,
             state.store,
             state.id_tokens,
-            state=form.get("state"),
+            state.token_endpoint,
+            state=one("state"),
             browser_state=_read_cookie(request, STATE_COOKIE),
-            id_token=form.get("id_token"),
+            code=one("code"),
             previous_session=sid,
             prefix=state.prefix,
             now=state.now(),
         )
+    except IdentityProviderUnavailable as exc:
+        log.warning("login: identity provider unavailable: %s", exc)
+        answer = page("Sign in", "<p>Sign-in is unavailable. Try again shortly.</p>", 503)
+        answer.headers["Retry-After"] = "5"
+        return answer
     except LoginRefused as exc:
         log.info("login refused: %s", exc)
         return page("Sign in", "<p>Login failed. <a href='/login'>Try again</a>.</p>", 400)
     response = RedirectResponse("/account", status_code=303)
     response.headers.append("set-cookie", build_session_cookie(session_id))
     response.headers.append(
-        "set-cookie", f"{STATE_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0"
+        "set-cookie",
+        f"{STATE_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
     )
     return response
 

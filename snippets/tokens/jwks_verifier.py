@@ -1,9 +1,10 @@
 """Verify tokens with keys fetched from an issuer's JWKS URL, cached, with rotation.
 
-``JWKSVerifier`` fetches the key set with PyJWT's ``PyJWKClient`` and keeps it for
-``cache_seconds``. A token whose ``kid`` is not in the cached set triggers at most one
-refetch per cache window (so a new signing key is picked up at once, but random ``kid``
-values cannot make it hammer the issuer); a ``kid`` still unknown after that is refused.
+``JWKSVerifier`` fetches the key set (with `fetch`, which bounds the whole answer by one
+deadline and a size) in a worker thread and keeps it for ``cache_seconds``. A token
+whose ``kid`` is not in the cached set triggers at most one refetch per cache window (so
+a new signing key is picked up at once, but random ``kid`` values cannot make it hammer
+the issuer); a ``kid`` still unknown after that is refused.
 
 Rotation, on the issuer's side: publish the new public key beside the old one, start
 signing with the new ``kid``, and remove the old key once the last token it signed has
@@ -41,6 +42,45 @@ from snippets.tokens.verify_token import (
 PUBLIC_KEY_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 # --8<-- [end:setup]
+
+
+# --8<-- [start:fetch]
+def fetch(
+    request: urllib.request.Request, *, timeout: float, max_bytes: int
+) -> tuple[int, bytes]:
+    """Send ``request`` and read the answer, whatever its status, within ``timeout``
+    seconds in all and ``max_bytes`` at most.
+
+    urllib's own timeout bounds each read, not the whole answer: a server that drips one
+    byte at a time would hold the caller for as long as it likes. This bounds both.
+
+    Returns:
+        The HTTP status and the body.
+
+    Raises:
+        OSError: The server could not be reached, or the answer took too long
+            (`TimeoutError`, an `OSError`).
+        ValueError: The body is longer than ``max_bytes``.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+    except urllib.error.HTTPError as error:  # an error answer has a status and a body
+        if getattr(error, "fp", None) is None:  # urllib made it without a body
+            return error.code, b""
+        response = error
+    body = b""
+    with response:
+        while chunk := response.read1(16 * 1024):  # what arrived, not a full block
+            body += chunk
+            if len(body) > max_bytes:
+                raise ValueError(f"answer longer than {max_bytes} bytes")
+            if time.monotonic() > deadline:  # a slow drip ends here
+                raise TimeoutError(f"answer took longer than {timeout} s")
+    return response.status, body
+
+
+# --8<-- [end:fetch]
 
 
 # --8<-- [start:verifier]
@@ -140,28 +180,13 @@ class JWKSVerifier:
     def _download(self) -> dict[str, tuple[str, Any]]:
         """Fetch and parse the key set within ``timeout`` in all; raise on anything
         wrong (in the worker thread)."""
-        deadline = time.monotonic() + self._timeout
-        body = b""
         # The scheme was checked in __init__: http or https only.
         request = urllib.request.Request(  # noqa: S310
             self._url, headers={"Accept": "application/json"}
         )
-        try:
-            response = urllib.request.urlopen(  # noqa: S310
-                request, timeout=self._timeout
-            )
-        except urllib.error.HTTPError as error:
-            error.close()  # it holds the connection
-            raise ValueError(f"JWKS answered {error.code}") from None
-        with response:
-            if response.status != 200:
-                raise ValueError(f"JWKS answered {response.status}")
-            while chunk := response.read1(16 * 1024):  # what arrived, not a full block
-                body += chunk
-                if len(body) > self._max_bytes:
-                    raise ValueError("JWKS document too large")
-                if time.monotonic() > deadline:  # a slow drip ends here
-                    raise TimeoutError("JWKS fetch took too long")
+        status, body = fetch(request, timeout=self._timeout, max_bytes=self._max_bytes)
+        if status != 200:
+            raise ValueError(f"JWKS answered {status}")
         document = json.loads(body)
         entries = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(entries, list):

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 
-from app.demo_idp import DemoIdentityProvider
 from app.main import create_app
 from app.settings import Settings
 from app.users import make_demo_users
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.tokens.keys import generate_private_key
 from tests.helpers import ROOT, ManualClock
 from tools.redis_server import free_port
@@ -120,19 +121,20 @@ class AppServer:
         return self.browsers[-1]
 
 
-@pytest.fixture
-def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider) -> Iterator[AppServer]:
-    clock = ManualClock(time.time())
-    settings = Settings(
-        redis_url=redis_url,
-        redis_prefix=key_prefix,
-        demo_users=USERS,
-        idp_issuer=idp.issuer,
-        idp_jwks_url=idp.jwks_url,
-        idp_authorize_url=idp.authorize_url,
-        cors_origins=(SECOND_ORIGIN,),
-        now=clock,
-    )
+def idp_settings(idp: DemoIdentityProvider) -> dict[str, str]:
+    """The settings that point an app at the stand-in IdP."""
+    return {
+        "idp_issuer": idp.issuer,
+        "idp_jwks_url": idp.jwks_url,
+        "idp_authorize_url": idp.authorize_url,
+        "idp_token_url": idp.token_url,
+        "client_secret": idp.client_secret,
+    }
+
+
+@contextmanager
+def serve_app(settings: Settings, clock: ManualClock) -> Iterator[AppServer]:
+    """The app on a free port of 127.0.0.1, in uvicorn, in a thread."""
     port = free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -145,11 +147,28 @@ def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider) -> It
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     running = AppServer(f"http://127.0.0.1:{port}", clock, settings)
-    yield running
-    for b in running.browsers:
-        b.close()
-    server.should_exit = True
-    thread.join(5)
+    try:
+        yield running
+    finally:
+        for b in running.browsers:
+            b.close()
+        server.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def app_server(redis_url: str, key_prefix: str, idp: DemoIdentityProvider) -> Iterator[AppServer]:
+    clock = ManualClock(time.time())
+    settings = Settings(
+        redis_url=redis_url,
+        redis_prefix=key_prefix,
+        demo_users=USERS,
+        cors_origins=(SECOND_ORIGIN,),
+        now=clock,
+        **idp_settings(idp),
+    )
+    with serve_app(settings, clock) as running:
+        yield running
 
 
 @pytest.fixture
@@ -189,6 +208,8 @@ def app_processes(
         "APP_IDP_ISSUER": idp.issuer,
         "APP_IDP_JWKS_URL": idp.jwks_url,
         "APP_IDP_AUTHORIZE_URL": idp.authorize_url,
+        "APP_IDP_TOKEN_URL": idp.token_url,
+        "APP_OIDC_CLIENT_SECRET": idp.client_secret,
         "APP_CORS_ORIGINS": SECOND_ORIGIN,
     }
     ports = [free_port() for _ in range(3)]

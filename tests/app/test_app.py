@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 
-from app.demo_idp import DemoIdentityProvider
+from app.settings import Settings
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.tokens.issue_access_token import issue_access_token
-from tests.app.conftest import JWT_PATTERN, PASSWORD, SECOND_ORIGIN, AppServer, Browser
+from tests.app.conftest import (
+    JWT_PATTERN,
+    PASSWORD,
+    SECOND_ORIGIN,
+    USERS,
+    AppServer,
+    Browser,
+    idp_settings,
+    serve_app,
+)
+from tests.helpers import ManualClock
 
 API, REPORTS = "urn:demo:api", "urn:demo:reports"
 
@@ -156,9 +168,7 @@ def idp_login(browser: Browser, idp: DemoIdentityProvider) -> tuple[httpx.Respon
     assert idp_page.status_code == 200
     form = _Form()
     form.feed(idp_page.text)
-    callback = browser.post(
-        urlsplit(form.action).path, data=form.fields, origin=idp.issuer, follow_redirects=False
-    )
+    callback = browser.get(urlsplit(form.action).path, params=form.fields, follow_redirects=False)
     return callback, form.fields
 
 
@@ -166,8 +176,9 @@ def test_bff_login_gives_the_browser_a_session_cookie_and_no_token(
     browser: Browser, idp: DemoIdentityProvider
 ) -> None:
     browser.get("/login")
-    callback, _ = idp_login(browser, idp)
+    callback, fields = idp_login(browser, idp)
     assert callback.status_code == 303 and "__Host-session" in browser.cookies
+    assert set(fields) == {"code", "state", "iss"}  # a code, not a token, comes back
     assert "Dana" in browser.get("/account").text
     assert browser.get("/bff/api/me").json()["via"] == "new"  # the server used a JWT
     assert browser.post("/logout").status_code == 303
@@ -177,44 +188,84 @@ def test_bff_login_gives_the_browser_a_session_cookie_and_no_token(
     assert len(browser.seen) == 6  # login page, start, callback, account, bff, logout
 
 
-def test_bff_callback_refuses_replay_foreign_state_and_wrong_tokens(
+def test_bff_login_sends_a_pkce_code_request_and_a_lax_state_cookie(
+    browser: Browser, idp: DemoIdentityProvider
+) -> None:
+    start = browser.get("/auth/oidc/start", follow_redirects=False)
+    query = parse_qs(urlsplit(start.headers["location"]).query)
+    assert query["response_type"] == ["code"] and query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43 and "code_verifier" not in query
+    (cookie,) = start.headers.get_list("set-cookie")
+    assert cookie.startswith(f"__Host-oidc-state={query['state'][0]};")
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Path=/;" in cookie
+
+
+def test_bff_callback_refuses_replay_foreign_state_stolen_codes_and_wrong_tokens(
     app_server: AppServer, browser: Browser, idp: DemoIdentityProvider
 ) -> None:
     callback, fields = idp_login(browser, idp)
     assert callback.status_code == 303
     browser.cookies["__Host-oidc-state"] = fields["state"]
-    replay = browser.post("/auth/oidc/callback", data=fields, origin=idp.issuer)
+    replay = browser.get("/auth/oidc/callback", params=fields)
     assert replay.status_code == 400  # the state was used once
+    assert "Login failed" in replay.text and "invalid_grant" not in replay.text  # generic
 
-    def attempt(token_for: str, *, cookie_state: str | None = "same", **claims: object) -> int:
+    def attempt(
+        kind: str = "id",
+        *,
+        cookie_state: str | None = "same",
+        challenge: str | None = None,
+        iss: str | None = None,
+        nonce: str | None = None,
+        **claims: object,
+    ) -> int:
         b = app_server.browser()
         start = b.get("/auth/oidc/start", follow_redirects=False)
         query = parse_qs(urlsplit(start.headers["location"]).query)
-        state, nonce = query["state"][0], query["nonce"][0]
+        state, nonce = query["state"][0], nonce or query["nonce"][0]
         if cookie_state != "same":
             b.cookies["__Host-oidc-state"] = cookie_state or ""
-        if token_for == "id":
-            token = idp.issue_id_token(nonce=nonce, **claims)
-        else:  # an access token from the same IdP, same key, same audience
-            token = idp.issue_id_token(nonce=nonce, typ="at+jwt", **claims)
-        response = b.post(
-            "/auth/oidc/callback", data={"state": state, "id_token": token}, origin=idp.issuer
+        typ = "JWT" if kind == "id" else "at+jwt"  # same IdP, key and audience
+        code = idp.grant(
+            idp.issue_id_token(nonce=nonce, typ=typ, **claims),
+            code_challenge=challenge or query["code_challenge"][0],
+            redirect_uri=query["redirect_uri"][0],
         )
-        return response.status_code
+        params = {"state": state, "code": code, "iss": iss or idp.issuer}
+        return b.get("/auth/oidc/callback", params=params).status_code
 
-    assert attempt("id") == 303  # the control: a fair login passes
+    assert attempt() == 303  # the control: a fair login passes
     assert attempt("access") == 400  # an access token is refused where an ID token is due
-    assert attempt("id", audience="another-client") == 400
-    assert attempt("id", cookie_state="A" * 43) == 400  # state from another browser
-    assert attempt("id", now=app_server.clock() - 3600) == 400  # expired
-    b = app_server.browser()
-    start = b.get("/auth/oidc/start", follow_redirects=False)
-    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
-    wrong_nonce = idp.issue_id_token(nonce="not-the-nonce-of-this-login")
-    response = b.post(
-        "/auth/oidc/callback", data={"state": state, "id_token": wrong_nonce}, origin=idp.issuer
+    assert attempt(audience="another-client") == 400
+    assert attempt(cookie_state="A" * 43) == 400  # state from another browser
+    assert attempt(now=app_server.clock() - 3600) == 400  # expired
+    assert attempt(nonce="not-the-nonce-of-this-login") == 400
+    assert attempt(challenge="C" * 43) == 400  # a code granted to another login's PKCE
+    assert attempt(iss="https://another-idp.example") == 400  # RFC 9207 mix-up
+    assert attempt() == 303  # and nothing above stopped the next fair login
+
+
+def test_bff_callback_answers_503_when_the_idp_cannot_be_reached(
+    redis_url: str, key_prefix: str, idp: DemoIdentityProvider
+) -> None:
+    clock = ManualClock(time.time())
+    down = {**idp_settings(idp), "idp_token_url": "http://127.0.0.1:9/token"}  # refused
+    settings = Settings(
+        redis_url=redis_url, redis_prefix=key_prefix, demo_users=USERS, now=clock, **down
     )
-    assert response.status_code == 400
+    with serve_app(settings, clock) as server:
+        b = server.browser()
+        start = b.get("/auth/oidc/start", follow_redirects=False)
+        query = parse_qs(urlsplit(start.headers["location"]).query)
+        code = idp.grant(
+            idp.issue_id_token(nonce=query["nonce"][0]),
+            code_challenge=query["code_challenge"][0],
+            redirect_uri=query["redirect_uri"][0],
+        )
+        params = {"state": query["state"][0], "code": code}
+        response = b.get("/auth/oidc/callback", params=params)
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert "unavailable" in response.text and "127.0.0.1:9" not in response.text
 
 
 def test_an_id_token_is_refused_where_an_access_token_is_due(

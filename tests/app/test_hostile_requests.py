@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.demo_idp import DemoIdentityProvider
 from app.main import create_app
 from app.settings import Settings
-from tests.app.conftest import PASSWORD, USERS
+from snippets.converting.demo_idp import DemoIdentityProvider
+from tests.app.conftest import PASSWORD, USERS, idp_settings
 from tests.strategies import JSON_VALUES
 
 EXAMPLES = 60  # per endpoint and method
@@ -36,6 +36,7 @@ _text = st.one_of(
             "Bearer eyJhbGciOiJub25lIn0.e30.",
             "__Host-session=" + "A" * 43,
             "__Host-session=x; __Host-session=y",
+            "__Host-oidc-state=" + "A" * 43,
             "null",
             "https://evil.example",
             "same-origin",
@@ -76,9 +77,7 @@ def client(redis_url: str) -> Iterator[TestClient]:
             redis_url=redis_url,
             redis_prefix="hostile-app:",
             demo_users=USERS,
-            idp_issuer=idp.issuer,
-            idp_jwks_url=idp.jwks_url,
-            idp_authorize_url=idp.authorize_url,
+            **idp_settings(idp),
             allowed_hosts=("testserver",),
         )
         with TestClient(create_app(app_settings), follow_redirects=False) as test_client:
@@ -112,7 +111,11 @@ ROUTES = _routes()
     fetch_site=_text,
     content_type=_content_types,
     body=_bodies,
-    query=st.dictionaries(st.text(max_size=10), st.text(max_size=30), max_size=3),
+    query=st.dictionaries(
+        st.one_of(st.sampled_from(["code", "state", "iss", "error"]), st.text(max_size=10)),
+        st.one_of(st.just("A" * 43), st.text(max_size=30)),
+        max_size=3,
+    ),
 )
 def test_a_hostile_request_gets_a_4xx_or_a_503_never_a_500(  # type: ignore[no-untyped-def]
     client: TestClient,
@@ -153,9 +156,7 @@ def test_with_redis_down_every_endpoint_answers_503_or_a_4xx(private_redis) -> N
         app_settings = Settings(
             redis_url=private_redis.url,
             demo_users=USERS,
-            idp_issuer=idp.issuer,
-            idp_jwks_url=idp.jwks_url,
-            idp_authorize_url=idp.authorize_url,
+            **idp_settings(idp),
             allowed_hosts=("testserver",),
         )
         with TestClient(create_app(app_settings), follow_redirects=False) as down:

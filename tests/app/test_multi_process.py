@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.demo_idp import DemoIdentityProvider
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.tokens.issue_access_token import issue_access_token
 from tests.app.conftest import JWT_PATTERN, SECOND_ORIGIN, AppProcesses, Browser
 from tests.app.test_app import _Form, bearer
@@ -61,12 +61,8 @@ def test_sessions_tokens_and_logout_are_shared_by_every_process(
         with httpx.Client() as outside:
             form = _Form()
             form.feed(outside.get(start.headers["location"]).text)
-        callback = bff.post(
-            urlsplit(form.action).path,
-            base_url=b,
-            data=form.fields,
-            origin=idp.issuer,
-            follow_redirects=False,
+        callback = bff.get(
+            urlsplit(form.action).path, base_url=b, params=form.fields, follow_redirects=False
         )
         assert callback.status_code == 303
         assert "Dana" in bff.get("/account", base_url=c).text

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from app.demo_idp import DemoIdentityProvider
+from snippets.converting.demo_idp import DemoIdentityProvider
 from snippets.converting.exchange_session_for_jwt import Signer
 from snippets.sessions.session_store import RedisSessionStore
 from snippets.tokens.keys import generate_private_key
