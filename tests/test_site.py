@@ -114,3 +114,28 @@ def test_search_finds_a_word_on_a_page(browser: Browser, site_url: str) -> None:
     assert "/quickstart/" in (result.get_attribute("href") or "")
     assert not watch.problems, watch.problems
     context.close()
+
+
+def test_the_home_pages_first_screen_holds_the_decision(browser: Browser, site_url: str) -> None:
+    """A reader who came to decide sees a default for each case without scrolling."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watch = PageWatch(page)
+    watch.visit(site_url)
+    table = page.locator(".decision table")
+    rows = table.locator("tbody tr")
+    assert rows.count() == 5
+    box = table.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800, box  # nothing below the fold
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    cases = rows.locator("td:first-child").all_text_contents()
+    defaults = " ".join(rows.locator("td:nth-child(2)").all_text_contents())
+    assert any("browser" in c.lower() for c in cases), cases
+    assert "Server-side session" in defaults and "JWT" in defaults and "BFF" in defaults
+    for link in rows.locator("td:last-child a").all():  # each proof is a page of the site
+        href = link.get_attribute("href") or ""
+        assert href and not href.startswith("http"), href
+    costs = rows.locator("td:nth-child(4)").all_text_contents()
+    assert all(any(ch.isdigit() for ch in cost) for cost in costs), costs  # measured numbers
+    assert not watch.problems, watch.problems
+    context.close()

@@ -497,7 +497,58 @@ def comparison_table_fragment(d: dict[str, Any]) -> str:
     )
 
 
+def decision_table_fragment(d: dict[str, Any]) -> str:
+    """The home page's first screen: a default per case, its reason, cost and proof."""
+    c, r = d["costs"], d["round_trips"]
+    session = us(c["session_validate"]["median_us"])
+    es256 = us(c["verify_ES256"]["median_us"])
+    mint = us(c["issue_ES256"]["median_us"])
+    rows = [
+        [
+            "A browser app and its own server, one site",
+            "**Server-side session** in a `__Host-` cookie",
+            "Logout is immediate; scripts (and XSS) cannot read the cookie",
+            f"{session}, {fmt_int(r['session'])} Redis round trip",
+            "[Sessions](when-to-use-sessions.md)",
+        ],
+        [
+            "An SPA on another subdomain, or sign-in at an IdP",
+            "**BFF**: a session cookie; tokens stay on the server",
+            "No token within reach of the page's scripts",
+            f"{session} per request; one code exchange per login",
+            "[BFF](converting.md#id-token-to-session-backend-for-frontend)",
+        ],
+        [
+            "Service to service, third-party APIs",
+            "**Short-lived JWT** (minutes), one audience, ES256 or EdDSA",
+            "No shared store to reach; each service verifies alone",
+            f"{es256} to verify, {fmt_int(r['jwt'])} round trips",
+            "[JWT](when-to-use-jwt.md)",
+        ],
+        [
+            "Mobile and native clients",
+            "**Opaque token** checked at a gateway, rotating refresh token",
+            "Revoked by one delete; reveals nothing if copied off the device",
+            f"1 Redis lookup, then cached; {mint} to mint the inner JWT",
+            "[Phantom token](converting.md#phantom-token)",
+        ],
+        [
+            "Both: browsers outside, services inside",
+            "**Session at the edge, JWTs inside**",
+            "Logout at the edge; no store behind it",
+            f"{session} + {mint} per token minted",
+            "[Session to JWT](converting.md#session-to-jwt-token-exchange)",
+        ],
+    ]
+    return table(
+        ["If you are building", "Start with", "Because", "Costs here", "Proof"],
+        rows,
+        align="lllll",
+    )
+
+
 FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "decision-table": decision_table_fragment,
     "comparison-table": comparison_table_fragment,
     "measured-machine": machine_fragment,
     "measured-sizes": sizes_fragment,
