@@ -463,8 +463,10 @@ def comparison_table_fragment(d: dict[str, Any]) -> str:
         (
             "Cross-domain",
             "cross_domain",
-            "A bearer header works across domains and services.",
-            "A cookie is bound to its site; other origins need CORS with credentials.",
+            "A bearer header goes to any host; from a browser on another origin it still "
+            "needs CORS, with a preflight.",
+            "A cookie goes to its own host (`__Host-`) or its `Domain`; `SameSite` only decides"
+            " whether cross-site requests carry it. Other origins need CORS with credentials.",
             "[Converting](converting.md)",
         ),
         (
