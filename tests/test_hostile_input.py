@@ -45,6 +45,10 @@ from snippets.converting.phantom_token_gateway import (
     PhantomTokenGateway,
     revoke_opaque_token,
 )
+from snippets.frameworks.fastapi_account import (
+    ReauthenticationRequired,
+    require_recent_login,
+)
 from snippets.frameworks.guards import (
     AuthSettings,
     InsufficientScope,
@@ -62,7 +66,7 @@ from snippets.revocation.rotate_refresh_token import revoke_refresh_family, rota
 from snippets.sessions.csrf_check import csrf_token_valid, request_origin_allowed
 from snippets.sessions.login_throttle import LoginThrottle, LoginThrottled
 from snippets.sessions.session_cookie import read_session_cookie
-from snippets.sessions.session_store import RedisSessionStore
+from snippets.sessions.session_store import RedisSessionStore, Session
 from snippets.tokens.call_between_services import authorize_service
 from snippets.tokens.jwks_verifier import (
     JWKSVerifier,
@@ -274,6 +278,15 @@ ENTRY_POINTS: dict[
     "RedisSessionStore.validate": (lambda w, v: w["store"].validate(v), ()),
     "RedisSessionStore.rotate": (lambda w, v: w["store"].rotate(v), ()),
     "RedisSessionStore.destroy": (lambda w, v: w["store"].destroy(v), ()),
+    "RedisSessionStore.end_session": (lambda w, v: w["store"].end_session("alice", v), ()),
+    "require_recent_login": (
+        lambda w, v: require_recent_login(
+            Session("alice", {"auth_time": v}, "0" * 64, 0.0, 1e12, 1e12),
+            now=1_700_000_000.0,
+            within=600,
+        ),
+        (ReauthenticationRequired,),
+    ),
     "session_is_live": (lambda w, v: session_is_live(w["r"], v, prefix=w["prefix"]), ()),
     "exchange_session_for_jwt": (
         lambda w, v: exchange_session_for_jwt(
@@ -393,6 +406,7 @@ def test_hostile_input_ends_in_the_documented_exception(
             "session_is_live",
             "revoke_opaque_token",
             "RedisSessionStore.destroy",
+            "RedisSessionStore.end_session",
         }:
             assert result in (False, None) or name == "request_origin_allowed", (name, value)
         return
@@ -414,4 +428,4 @@ def test_hostile_input_ends_in_the_documented_exception(
 
 def test_every_entry_point_is_exercised() -> None:
     """A new snippet entry point that reads outside input belongs in the table above."""
-    assert len(ENTRY_POINTS) >= 31
+    assert len(ENTRY_POINTS) >= 33

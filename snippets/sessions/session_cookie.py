@@ -26,7 +26,10 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 # --8<-- [start:build]
 def build_session_cookie(
-    session_id: str, *, same_site: Literal["Lax", "Strict"] = "Lax"
+    session_id: str,
+    *,
+    same_site: Literal["Lax", "Strict"] = "Lax",
+    max_age: int | None = None,
 ) -> str:
     """Return the ``Set-Cookie`` header value that hands the session ID to the browser.
 
@@ -35,6 +38,9 @@ def build_session_cookie(
         same_site: ``"Lax"`` keeps the user logged in when they follow a link from
             another site; ``"Strict"`` does not send the cookie on any cross-site
             request.
+        max_age: Seconds the browser keeps the cookie. Leave it out for a cookie
+            that ends with the browser; give it for "remember me", equal to the
+            session's absolute timeout.
 
     Returns:
         The header value, for example ``__Host-session=...; HttpOnly; Path=/;
@@ -51,7 +57,11 @@ def build_session_cookie(
     morsel["secure"] = True  # HTTPS only; required by __Host-
     morsel["httponly"] = True  # invisible to JavaScript
     morsel["samesite"] = same_site
-    return morsel.OutputString()  # no Max-Age: the server's timeouts decide
+    if max_age is not None:  # the server's timeouts still decide; this only keeps it
+        if type(max_age) is not int or max_age <= 0:
+            raise ValueError("max_age must be a positive int")
+        morsel["max-age"] = max_age
+    return morsel.OutputString()
 
 
 # --8<-- [end:build]

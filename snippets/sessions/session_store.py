@@ -4,9 +4,9 @@ The client receives a random 256-bit session ID once. Redis only ever sees the S
 of that ID, so a key listing or a dump of Redis holds no ID anyone could send back. Each
 session is a Redis hash holding the user, the data (JSON) and three times in
 milliseconds: when it was created, its absolute deadline (never moves) and its idle
-deadline (moves on every use, but never past the absolute one). Expiry is decided by
-comparing those deadlines with the store's clock, passed into a Lua script; Redis TTLs
-only clean up behind it.
+deadline (moves with use, but never past the absolute one). Expiry is decided in Python
+by comparing those deadlines with the store's clock; Redis TTLs only clean up behind
+it.
 
 Every user also has an index, a sorted set of the hashed IDs ("handles") of their
 sessions scored by absolute deadline, which makes "list my sessions" and "log out
@@ -18,24 +18,24 @@ than one key; operations on several keys are sequences of single-key steps, orde
 that a crash or a concurrent call between two steps is safe:
 
 - create indexes the handle first, then writes the record (never overwriting a key): a
-live
-  session is never missing from its index; a crash in between leaves a stale entry,
-  harmless.
-- validate is one script on the record: one round trip.
+  live session is never missing from its index; a crash in between leaves a stale
+  entry, harmless.
+- validate is one plain read of the record; it writes only to move the idle deadline
+  (at most once a granularity) or to delete an expired record.
 - destroy deletes the record (the ID is dead), then drops the entry from the index.
 - rotate indexes the new handle, then claims the old record (reads and deletes it in one
   script: of concurrent rotations exactly one wins), writes the new record, and drops
   the old entry. A crash after the claim logs the user out; it never leaves two live
   IDs.
-- destroy_all ends every handle in the index: it deletes the record, or, when the record
-is not
-  written yet, leaves an "ended" marker that stops it ever being written; it repeats
-  until the index holds nothing new. Sessions that existed when it began, even one being
-  rotated, end. A login that begins during it may survive it, as with any design short
-  of a lock.
+- destroy_all ends every handle in the index: it deletes the record, or, when the
+  record is not written yet, leaves an "ended" marker that stops it ever being
+  written; it repeats until the index holds nothing new. Sessions that existed when
+  it began, even one being rotated, end. A login that begins during it may survive
+  it, as with any design short of a lock.
 - list_sessions prunes entries past their absolute deadline and records past a deadline;
   an entry with no record is skipped, not pruned (it may be a login still being
   written).
+- end_session ends one handle of the user's index, as destroy_all ends each.
 
 Run it against a Redis server of your choice::
 
@@ -71,6 +71,7 @@ ABSOLUTE_TIMEOUT_SECONDS = 8 * 60 * 60
 MAX_USER_ID_LENGTH = 256
 # secrets.token_urlsafe(32): 32 random bytes as 43 base64url characters, no padding.
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+HANDLE = re.compile(r"[0-9a-f]{64}")  # session_handle(): a SHA-256 in lower-case hex
 # --8<-- [end:setup]
 
 
@@ -318,6 +319,10 @@ def _is_session_id(value: object) -> TypeGuard[str]:
     return type(value) is str and SESSION_ID.fullmatch(value) is not None
 
 
+def _is_handle(value: object) -> TypeGuard[str]:
+    return type(value) is str and HANDLE.fullmatch(value) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     """What validation decided from the record it read: the session, and a write."""
@@ -478,7 +483,7 @@ class _StoreRules:
 
 
 class RedisSessionStore(_StoreRules):
-    """Sessions in Redis: create, validate, rotate, destroy, destroy all, list.
+    """Sessions in Redis: create, validate, rotate, destroy, destroy all, list, end one.
 
     Every method raises `SessionStoreUnavailable` when Redis is unreachable or too slow,
     and nothing else for bad input: a malformed, unknown or expired ID is simply not a
@@ -744,6 +749,49 @@ class RedisSessionStore(_StoreRules):
 
     # --8<-- [end:list_sessions]
 
+    # --8<-- [start:end_session]
+# (RedisSessionStore, continued: a method of the class above)
+    def end_session(self, user_id: str, handle: object) -> bool:
+        """End one of ``user_id``'s sessions by its handle: "log out that device".
+
+        The handle is what `list_sessions` shows (`Session.handle`), so the page that
+        lists a user's devices ends one without ever holding its session ID. Only a
+        session in ``user_id``'s own index ends: another user's handle, a made-up one
+        or one already over ends nothing, and a malformed one never reaches Redis.
+        Three round trips: find the handle in the index, end it (the step
+        `destroy_all` takes for each handle), drop it from the index.
+
+        A rotation of that session finishing at the same moment moves it to a new
+        handle, and the call returns False: list the sessions again and end the new
+        one.
+
+        Args:
+            user_id: The signed-in user, from their own session: never from the
+                request.
+            handle: The untrusted handle from the request.
+
+        Returns:
+            True if a live session was ended, False if there was none to end.
+
+        Raises:
+            SessionStoreUnavailable: Redis could not answer; the session may still be
+                live.
+        """
+        self._check_user_id(user_id)
+        if not _is_handle(handle):
+            return False
+        index = self._index_key(user_id)
+        with _store_errors():
+            deadline = self._r.zscore(index, handle)
+            if deadline is None:
+                return False  # not this user's session, or no longer listed
+            pipe = self._end_handles(user_id, [(handle, deadline)])
+            ended: list[int] = pipe.execute()
+            self._r.zrem(index, handle)
+        return ended == [1]
+
+    # --8<-- [end:end_session]
+
 
 # --8<-- [start:async_class]
 class AsyncRedisSessionStore(_StoreRules):
@@ -902,6 +950,25 @@ class AsyncRedisSessionStore(_StoreRules):
         return live
 
     # --8<-- [end:async_list_sessions]
+
+    # --8<-- [start:async_end_session]
+# (AsyncRedisSessionStore, continued)
+    async def end_session(self, user_id: str, handle: object) -> bool:
+        """`RedisSessionStore.end_session`, awaited."""
+        self._check_user_id(user_id)
+        if not _is_handle(handle):
+            return False
+        index = self._index_key(user_id)
+        with _store_errors():
+            deadline = await self._r.zscore(index, handle)
+            if deadline is None:
+                return False
+            pipe = self._end_handles(user_id, [(handle, deadline)])
+            ended: list[int] = await pipe.execute()
+            await self._r.zrem(index, handle)
+        return ended == [1]
+
+    # --8<-- [end:async_end_session]
 
 
 def main() -> None:

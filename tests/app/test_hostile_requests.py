@@ -22,52 +22,9 @@ from app.main import create_app
 from app.settings import Settings
 from snippets.converting.demo_idp import DemoIdentityProvider
 from tests.app.conftest import PASSWORD, USERS, idp_settings
-from tests.strategies import JSON_VALUES
+from tests.strategies import HOSTILE_BODIES, HOSTILE_CONTENT_TYPES, HOSTILE_HEADER
 
 EXAMPLES = 60  # per endpoint and method
-
-_text = st.one_of(
-    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=120),
-    st.sampled_from(
-        [
-            "",
-            "Bearer",
-            "Bearer " + "A" * 43,
-            "Bearer eyJhbGciOiJub25lIn0.e30.",
-            "__Host-session=" + "A" * 43,
-            "__Host-session=x; __Host-session=y",
-            "__Host-oidc-state=" + "A" * 43,
-            "null",
-            "https://evil.example",
-            "same-origin",
-            "cross-site",
-            "http://testserver",
-        ]
-    ),
-)
-_json = JSON_VALUES
-_bodies = st.one_of(
-    st.none(),
-    st.binary(max_size=300),
-    _json.map(lambda v: json.dumps(v).encode()),
-    st.dictionaries(
-        st.sampled_from(["username", "password", "state", "id_token", "token", "audience"]),
-        st.text(max_size=60),
-        max_size=5,
-    ).map(lambda d: "&".join(f"{k}={v}" for k, v in d.items()).encode("utf-8", "surrogatepass")),
-    st.just(b"[" * 5000),
-    st.just(b"a=1&" * 50),
-)
-_content_types = st.sampled_from(
-    [
-        "application/json",
-        "application/x-www-form-urlencoded",
-        "text/plain",
-        "multipart/form-data",
-        "",
-        "application/json; charset=latin-1",
-    ]
-)
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +62,12 @@ ROUTES = _routes()
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    cookie=_text,
-    authorization=_text,
-    origin=_text,
-    fetch_site=_text,
-    content_type=_content_types,
-    body=_bodies,
+    cookie=HOSTILE_HEADER,
+    authorization=HOSTILE_HEADER,
+    origin=HOSTILE_HEADER,
+    fetch_site=HOSTILE_HEADER,
+    content_type=HOSTILE_CONTENT_TYPES,
+    body=HOSTILE_BODIES,
     query=st.dictionaries(
         st.one_of(st.sampled_from(["code", "state", "iss", "error"]), st.text(max_size=10)),
         st.one_of(st.just("A" * 43), st.text(max_size=30)),

@@ -37,6 +37,15 @@ def test_cookie_meets_the_host_prefix_rules(same_site: str) -> None:
     assert "max-age" not in attrs and "expires" not in attrs
 
 
+def test_a_remembered_cookie_keeps_the_prefix_rules_and_gets_a_max_age() -> None:
+    attrs = _attributes(build_session_cookie(SID, max_age=30 * 86400))
+    assert attrs["max-age"] == "2592000" and "expires" not in attrs
+    assert attrs["path"] == "/" and "secure" in attrs and "domain" not in attrs
+    for bad in [0, -1, 1.5, True, "60"]:
+        with pytest.raises(ValueError, match="max_age"):
+            build_session_cookie(SID, max_age=bad)  # type: ignore[arg-type]
+
+
 def test_a_browser_style_parser_reads_the_value_back() -> None:
     jar = SimpleCookie()
     jar.load(build_session_cookie(SID))

@@ -205,6 +205,12 @@ def test_round_trips_of_the_other_operations(
         end_handles = len(ids) + len({client.get_node_from_key(k).name for k in keys})
     assert trips(lambda: store.destroy_all("alice")) == (6, 1 + end_handles + 1)
     assert trips(lambda: store.destroy_all("alice")) == (0, 1)
+    handle = _handle(store.create("alice"))
+    end_one = 2 if redis_topology == "cluster" else 1  # COMMAND GETKEYS, then the EVAL
+    # find the handle in the index, end it, drop it from the index
+    assert trips(lambda: store.end_session("alice", handle)) == (True, 1 + end_one + 1)
+    assert trips(lambda: store.end_session("alice", handle)) == (False, 1)
+    assert trips(lambda: store.end_session("alice", handle.upper())) == (False, 0)
 
 
 # -- logout, log out everywhere, rotation ---------------------------------------------------
@@ -382,6 +388,74 @@ def test_list_sessions_shows_live_ones_and_prunes_the_rest(
     assert [s.handle for s in store.list_sessions("alice")] == [_handle(fresh)]
     assert _index(redis_client, key_prefix, "alice") == {_handle(fresh)}
     assert session_key(key_prefix, _handle(stale)) not in _keys(redis_client, key_prefix)
+
+
+# -- the device list: end one session by its handle ----------------------------------------
+
+
+def test_a_device_is_logged_out_by_its_handle(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    laptop = store.create("alice", {"device": "laptop"})
+    phone = store.create("alice", {"device": "phone"})
+    listed = {s.data["device"]: s.handle for s in store.list_sessions("alice")}
+    assert store.end_session("alice", listed["phone"]) is True
+    assert store.validate(phone) is None
+    assert store.validate(laptop).data == {"device": "laptop"}
+    assert [s.handle for s in store.list_sessions("alice")] == [listed["laptop"]]
+    assert _index(redis_client, key_prefix, "alice") == {listed["laptop"]}
+    assert session_key(key_prefix, listed["phone"]) not in _keys(redis_client, key_prefix)
+    assert store.end_session("alice", listed["phone"]) is False  # already over
+
+
+def test_a_handle_ends_only_a_session_of_the_signed_in_user(
+    store: RedisSessionStore, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    alice = store.create("alice")
+    bob = store.create("bob")
+    bobs_handle = store.list_sessions("bob")[0].handle
+    assert store.end_session("alice", bobs_handle) is False
+    assert store.validate(bob).user_id == "bob"
+    assert store.end_session("alice", alice) is False  # a session ID is not a handle
+    assert store.end_session("alice", _handle("made-up")) is False
+    assert store.validate(alice).user_id == "alice"
+    # nothing was written for the made-up or foreign handles
+    assert session_key(key_prefix, _handle("made-up")) not in _keys(redis_client, key_prefix)
+    assert _index(redis_client, key_prefix, "bob") == {bobs_handle}
+
+
+@pytest.mark.counts_round_trips
+@pytest.mark.parametrize(
+    "bad", [None, 42, b"0" * 64, "0" * 63, "0" * 65, "A" * 64, "g" * 64, "0" * 63 + "\n"]
+)
+def test_a_malformed_handle_never_reaches_redis(
+    redis_clients, make_store, bad: object
+) -> None:
+    round_trips = RoundTripCounter()
+    store = make_store(redis_clients(counter=round_trips))
+    assert store.end_session("alice", bad) is False
+    assert round_trips.count == 0
+
+
+@pytest.mark.parametrize("step", ["_claim", "_create"])
+def test_ending_a_device_while_it_rotates_never_leaves_it_unseen(
+    store: RedisSessionStore, step: str
+) -> None:
+    sid = store.create("alice")
+    handle = store.list_sessions("alice")[0].handle
+    ended: list[bool] = []
+    _before(store, step, lambda: store.end_session("alice", handle), ended)
+    new = store.rotate(sid)
+    if step == "_claim":  # ended before the rotation took the record: it is over
+        assert ended == [True] and new is None
+        assert store.list_sessions("alice") == []
+    else:  # the rotation had taken it: the call says so, and the new handle is listed
+        assert ended == [False] and store.validate(new).user_id == "alice"
+        [moved] = store.list_sessions("alice")
+        assert moved.handle == _handle(new)
+        assert store.end_session("alice", moved.handle) is True
+        assert store.validate(new) is None
+    assert store.validate(sid) is None
 
 
 # -- timeouts, with a clock the test moves --------------------------------------------------
