@@ -428,9 +428,7 @@ def test_a_handle_ends_only_a_session_of_the_signed_in_user(
 @pytest.mark.parametrize(
     "bad", [None, 42, b"0" * 64, "0" * 63, "0" * 65, "A" * 64, "g" * 64, "0" * 63 + "\n"]
 )
-def test_a_malformed_handle_never_reaches_redis(
-    redis_clients, make_store, bad: object
-) -> None:
+def test_a_malformed_handle_never_reaches_redis(redis_clients, make_store, bad: object) -> None:
     round_trips = RoundTripCounter()
     store = make_store(redis_clients(counter=round_trips))
     assert store.end_session("alice", bad) is False
