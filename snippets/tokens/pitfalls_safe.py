@@ -8,7 +8,7 @@ picks a key by ``kid`` only among keys it already trusts.
 from __future__ import annotations
 
 # --8<-- [start:setup]
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from snippets.tokens.jwks_verifier import unverified_kid
@@ -36,6 +36,42 @@ def verify_access_token(token: str, public_key: Any) -> dict[str, Any]:
 
 
 # --8<-- [end:configured]
+
+
+# --8<-- [start:untyped]
+# Claims that only ID tokens carry (OpenID Connect Core, sections 2 and 3.3.2.11).
+ID_TOKEN_ONLY = frozenset({"nonce", "at_hash", "c_hash", "s_hash"})
+
+
+def untyped_access_token_verifier(
+    public_key: Any, *, oidc_client_ids: frozenset[str]
+) -> Callable[[str], dict[str, Any]]:
+    """For an issuer that does not put ``typ: at+jwt`` on its access tokens: rules
+    that no ID token of that issuer can pass (RFC 8725, section 3.12).
+
+    The audience is this API's identifier, which must not be the client ID of any
+    OIDC client of the issuer (an ID token's ``aud`` is a client ID); and a token
+    with a claim only ID tokens carry is refused.
+
+    Raises:
+        ValueError: The API's audience is one of ``oidc_client_ids``: then the two
+            kinds of token cannot be told apart, whatever the checks.
+    """
+    if AUDIENCE in oidc_client_ids:
+        raise ValueError("the API's audience must not be an OIDC client ID")
+
+    def verify(token: str) -> dict[str, Any]:
+        claims = verify_token(
+            token, public_key, algorithm=ALGORITHM, audience=AUDIENCE, issuer=ISSUER
+        )
+        if ID_TOKEN_ONLY & claims.keys():
+            raise TokenError("an ID token is not an access token")
+        return claims
+
+    return verify
+
+
+# --8<-- [end:untyped]
 
 
 # --8<-- [start:trusted-kid]
@@ -94,6 +130,37 @@ def main() -> None:
             #> wrong token type
             #> unknown key ID
     # --8<-- [end:demo]
+    # --8<-- [start:demo_untyped]
+    verify = untyped_access_token_verifier(
+        key.public_key(), oidc_client_ids=frozenset({"web-app"})
+    )
+    untyped = issue_access_token(
+        "user-42",
+        key,
+        algorithm="ES256",
+        kid="es-1",
+        typ="JWT",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+    )
+    print(verify(untyped)["sub"])
+    #> user-42
+    with_nonce = issue_access_token(
+        "user-42",
+        key,
+        algorithm="ES256",
+        kid="es-1",
+        typ="JWT",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        extra_claims={"nonce": "n-0S6_WzA2Mj"},
+    )
+    try:
+        verify(with_nonce)
+    except TokenError as exc:
+        print(exc)
+        #> an ID token is not an access token
+    # --8<-- [end:demo_untyped]
 
 
 if __name__ == "__main__":
