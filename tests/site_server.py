@@ -53,3 +53,35 @@ def serve(site_dir: Path) -> Iterator[str]:
     """Serve ``site_dir`` on a free port of 127.0.0.1; yields the base URL."""
     with LocalServer(functools.partial(_QuietHandler, directory=str(site_dir))) as server:
         yield server.url + "/"
+
+
+# The path GitHub Pages serves a project site under: site_url's path in mkdocs.yml.
+PAGES_PREFIX = "/jwt-vs-sessions/"
+
+
+class _ProjectSiteHandler(_QuietHandler):
+    """Serves the site as GitHub Pages serves a project site: under ``PAGES_PREFIX``
+    only, and the site's own ``404.html`` (status 404) for every path it does not hold."""
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path.startswith(PAGES_PREFIX):
+            self.path = "/" + self.path[len(PAGES_PREFIX) :]
+            target = Path(self.translate_path(self.path))
+            if target.is_file() or (target / "index.html").is_file():
+                super().do_GET()
+                return
+        body = (Path(self.directory) / "404.html").read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def serve_as_project_site(site_dir: Path) -> Iterator[str]:
+    """Serve ``site_dir`` under ``PAGES_PREFIX``; yields the site's base URL."""
+    handler = functools.partial(_ProjectSiteHandler, directory=str(site_dir))
+    with LocalServer(handler) as server:
+        yield server.url + PAGES_PREFIX

@@ -8,6 +8,7 @@ to a host other than 127.0.0.1 (such requests are blocked and reported, never se
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,7 @@ from playwright.sync_api import Browser
 
 from tests.browser import PageWatch
 from tests.helpers import ROOT
-from tests.site_server import BIN, copy_site_sources
+from tests.site_server import BIN, PAGES_PREFIX, copy_site_sources, serve_as_project_site
 
 
 def test_strict_build_has_every_page(built_site: Path) -> None:
@@ -139,3 +140,78 @@ def test_the_home_pages_first_screen_holds_the_decision(browser: Browser, site_u
     assert all(any(ch.isdigit() for ch in cost) for cost in costs), costs  # measured numbers
     assert not watch.problems, watch.problems
     context.close()
+
+
+# Material's header is coloured by the site's stylesheet: unstyled, it is transparent.
+_STYLED = """() => {
+    const header = document.querySelector('.md-header');
+    return header !== null && getComputedStyle(header).backgroundColor !== 'rgba(0, 0, 0, 0)'
+        && document.styleSheets.length >= 2;
+}"""
+
+
+_OWN_404_LOGGED = (
+    "console error: Failed to load resource: the server responded with a status of 404 (Not Found)"
+)
+
+
+def test_the_site_works_under_the_project_path_github_pages_serves(
+    browser: Browser, built_site: Path
+) -> None:
+    """Hosted as a project site (under /jwt-vs-sessions/): every page, the search, the
+    inspector and a nested missing URL load with their styles, and the sitemap lists every
+    page at the address it is served from."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["site_url"].endswith(PAGES_PREFIX)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watch = PageWatch(page)
+    failures = {}
+    with serve_as_project_site(built_site) as base:
+        for rel in site_pages(built_site):
+            watch.problems.clear()
+            assert watch.visit(base + rel).ok, rel
+            if not page.evaluate(_STYLED):
+                watch.problems.append("unstyled")
+            if watch.problems:
+                failures[rel or "index"] = list(watch.problems)
+        # a nested missing URL: the site's 404 page, styled, every asset found
+        missing = base + "faq/no/such/page/"
+        watch.problems.clear()
+        assert watch.visit(missing).status == 404
+        # the page's own status, which Chromium also logs; a missing asset has an entry of its own
+        own = {f"HTTP 404: {missing}", _OWN_404_LOGGED}
+        problems = [p for p in watch.problems if p not in own]
+        assert page.evaluate(_STYLED) and "404" in page.locator("h1").inner_text(), problems
+        assert not problems, problems
+        # search, from a page below the root
+        watch.problems.clear()
+        watch.visit(base + "faq/")
+        page.keyboard.press("/")
+        page.keyboard.type("CSPRNG")
+        result = page.locator(".md-search-result__list a").first
+        result.wait_for(timeout=10_000)
+        href = result.get_attribute("href") or ""
+        assert href.startswith(base + "quickstart/"), href
+        # the inspector's module script runs: its form replaces the no-script note
+        watch.visit(base + "inspector/")
+        page.locator("#tki-inspect textarea").first.wait_for(timeout=10_000)
+        assert not watch.problems, watch.problems
+    context.close()
+    assert not failures, failures
+    sitemap = (built_site / "sitemap.xml").read_text()
+    listed = set(re.findall(r"<loc>([^<]+)</loc>", sitemap))
+    expected = {config["site_url"] + rel for rel in site_pages(built_site)}
+    assert listed == expected, listed ^ expected
+
+
+def test_every_page_has_its_own_description(built_site: Path) -> None:
+    found = {}
+    for rel in site_pages(built_site):
+        html = (built_site / rel / "index.html").read_text()
+        match = re.search(r'<meta name="description" content="([^"]+)"', html)
+        assert match, rel
+        found[rel or "index"] = match.group(1)
+    duplicates = {d for d in found.values() if list(found.values()).count(d) > 1}
+    assert not duplicates, duplicates
+    assert all(50 <= len(d) <= 200 for d in found.values()), found
