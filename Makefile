@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 # The newest Python 3.11+ on this machine, pyenv's versions included. Override: make PYTHON=...
 PYTHON ?= $(shell scripts/find-python)
 HOST ?= 127.0.0.1
@@ -24,11 +25,12 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
-	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found; install one or run make PYTHON=/path/to/python3" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-	$(BIN)/python -m pip check
+	@scripts/install-venv requirements.lock "$(PYTHON)"
+	@touch $@ $(DOCS_STAMP)
+
+# What building and serving the site needs, and no more: the same pins as requirements.lock.
+$(DOCS_STAMP): requirements-docs.lock
+	@if [ ! $(STAMP) -nt requirements-docs.lock ]; then scripts/install-venv requirements-docs.lock "$(PYTHON)"; fi
 	@touch $@
 
 install: $(STAMP)  ## Create .venv with the pinned packages
@@ -47,24 +49,29 @@ lint: install  ## ruff check, ruff format --check, mypy --strict on snippets/ an
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-build: install  ## Build the site into site/ (strict)
+build: $(DOCS_STAMP)  ## Build the site into site/ (strict: a warning fails it)
 	$(BIN)/mkdocs build --strict
 
-docs: install  ## Build the site and serve it on http://127.0.0.1:8000
-	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
+docs: $(DOCS_STAMP)  ## Build the site and serve it on http://127.0.0.1:8000 (HOST=, PORT= to change)
+	@echo "Serving on http://$(HOST):$(PORT) once built; warnings are shown, not fatal (make build is strict)"
+	SITE_URL=http://$(HOST):$(PORT)/ $(BIN)/mkdocs serve --no-strict --dev-addr $(HOST):$(PORT)
 
 bench: install system-deps  ## Measure sizes, costs and round trips; regenerate docs/generated/
 	$(BIN)/python -m benchmarks.measure
 	$(BIN)/python -m tools.render_measured
 
-app: install system-deps  ## Run the demo app on http://127.0.0.1:8001 (its own Redis unless REDIS_URL is set)
-	PORT=$(APP_PORT) scripts/run-app
+app: install  ## Run the demo app on http://127.0.0.1:8001 (its own Redis unless REDIS_URL is set)
+	@if [ -z "$(REDIS_URL)" ]; then scripts/ensure-system-deps --for "make app" redis-server; fi
+	HOST=$(HOST) PORT=$(APP_PORT) scripts/run-app
 
-lock:  ## Re-pin requirements.lock from pyproject.toml (needs network access to PyPI)
+lock:  ## Re-pin requirements.lock and requirements-docs.lock from pyproject.toml (needs PyPI)
 	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found" >&2; exit 1; }
 	$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv
 	.venv-lock/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 	  --generate-hashes --quiet -o requirements.lock
+	grep -E '^[A-Za-z0-9]' requirements.lock | sed -E 's/ \\$$//' > .venv-lock/constraints.txt
+	.venv-lock/bin/uv pip compile pyproject.toml --extra serve --universal --python-version 3.11 \
+	  --generate-hashes --quiet -c .venv-lock/constraints.txt -o requirements-docs.lock
 	rm -rf .venv-lock
 
 clean:  ## Remove the virtual environment and build output

@@ -53,6 +53,9 @@ class PageWatch:
         self.problems: list[str] = []
         self._navigation = 0
         self._started: dict[Request, int] = {}
+        # Chromium fetches a page's favicon on its own schedule, and the next navigation may
+        # cancel it: that cancellation is the browser's, not a fault of the page.
+        self._icons: set[str] = set()
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {exc}"))
         page.on("request", lambda request: self._started.__setitem__(request, self._navigation))
@@ -66,6 +69,9 @@ class PageWatch:
         response = self.page.goto(url, wait_until="load")
         assert response is not None, url
         self.settle()
+        icon = self.page.evaluate("document.querySelector('link[rel~=icon]')?.href")
+        if icon:
+            self._icons.add(icon)
         return response
 
     def settle(self) -> None:
@@ -94,6 +100,8 @@ class PageWatch:
             return
         if request.failure == "net::ERR_ABORTED" and started < self._navigation:
             return  # cancelled because the test moved on to the next page
+        if request.failure == "net::ERR_ABORTED" and request.url in self._icons:
+            return  # the browser's own favicon fetch, cancelled by a navigation
         self.problems.append(f"failed request: {request.url} ({request.failure})")
 
     def _route(self, route: Route) -> None:

@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from snippets.tokens.keys import generate_private_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,3 +59,20 @@ def signing_and_verifying_keys(algorithm: str) -> tuple[Any, Any]:
         return secret, secret
     private = generate_private_key(algorithm)
     return private, private.public_key()
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as MkDocs reads mkdocs.yml, for the tests: ``!ENV [NAME, default]`` is the
+    default, which is what a build without that variable sees."""
+
+
+_ConfigLoader.add_constructor(
+    "!ENV",
+    lambda loader, node: loader.construct_sequence(node)[-1],  # type: ignore[arg-type]
+)
+
+
+def mkdocs_config() -> dict[str, Any]:
+    """mkdocs.yml, parsed."""
+    config: dict[str, Any] = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_ConfigLoader)  # noqa: S506
+    return config

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import DOCS, ROOT
+from tests.helpers import DOCS, ROOT, mkdocs_config
 from tests.site_server import build_site, copy_site_sources
 from tools import render_measured
 from tools.render_measured import FORMATTERS, SUFFIX, render, seed_fragment
@@ -165,7 +165,7 @@ def test_a_changed_data_file_changes_the_built_site(tmp_path: Path) -> None:
     copy_site_sources(project, skip=("generated",))
     render(_distinctive(_data()), project / "docs" / "generated")
     # The same configuration, with includes read from the copy instead of the work tree.
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config = mkdocs_config()
     for extension in config["markdown_extensions"]:
         if isinstance(extension, dict) and "pymdownx.snippets" in extension:
             extension["pymdownx.snippets"]["base_path"] = [str(project)]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,27 @@ def test_pitfalls_open_on_the_safe_side_and_the_vulnerable_side_has_no_copy_butt
                 if ln.strip().startswith("```") and len(ln.strip()) > 3 and "no-copy" not in ln:
                     problems.append(f"line {k}: vulnerable code with a copy button")
     assert not problems, problems
+
+
+def _pins(lock: Path) -> set[str]:
+    """Every ``name==version`` a lock file pins (its markers depend on who needs it)."""
+    return {
+        line.split(" ;")[0].removesuffix(" \\").strip()
+        for line in lock.read_text().splitlines()
+        if re.match(r"[A-Za-z0-9]", line)
+    }
+
+
+def test_the_docs_lock_is_the_full_lock_cut_down_to_serving_the_site() -> None:
+    """`make docs` installs requirements-docs.lock, `make test` requirements.lock, into one
+    .venv: the docs lock must pin nothing the full lock pins otherwise (`make lock` writes
+    both), and hold every package the `serve` extra names."""
+    docs, full = _pins(ROOT / "requirements-docs.lock"), _pins(ROOT / "requirements.lock")
+    assert docs <= full, sorted(docs - full)
+    names = {re.split(r"[=<>\[ ;]", pin, maxsplit=1)[0].lower() for pin in docs}
+    serve = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["serve"]
+    wanted = {re.split(r"[=<>\[ ;]", req, maxsplit=1)[0].lower() for req in serve}
+    assert wanted <= names, sorted(wanted - names)
+    assert "playwright" not in names and "fastapi" not in names  # only what serving needs

@@ -14,16 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from playwright.sync_api import Browser
 
 from tests.browser import PageWatch
-from tests.helpers import ROOT
+from tests.helpers import ROOT, mkdocs_config
 from tests.site_server import BIN, PAGES_PREFIX, copy_site_sources, serve_as_project_site
 
 
 def test_strict_build_has_every_page(built_site: Path) -> None:
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config = mkdocs_config()
     assert config["strict"] is True
     pages = [next(iter(item.values())) for item in config["nav"]]
     for page in pages:
@@ -161,7 +160,7 @@ def test_the_site_works_under_the_project_path_github_pages_serves(
     """Hosted as a project site (under /jwt-vs-sessions/): every page, the search, the
     inspector and a nested missing URL load with their styles, and the sitemap lists every
     page at the address it is served from."""
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config = mkdocs_config()
     assert config["site_url"].endswith(PAGES_PREFIX)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
