@@ -44,10 +44,12 @@ test: install system-deps lint  ## Lint, then run every test (starts its own Red
 test-fast: install system-deps  ## The edit loop: every test but the browser, site builds and the cluster
 	$(PYTEST) -m "not browser and not cluster" $(PYTEST_ARGS)
 
-lint: install  ## ruff check, ruff format --check, mypy --strict on snippets/ and app/
+lint: install  ## ruff, mypy --strict on snippets/ and app/, and the workflow (schema, zizmor)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --persona=auditor --min-severity=low .github/workflows/
 
 build: $(DOCS_STAMP)  ## Build the site into site/ (strict: a warning fails it)
 	$(BIN)/mkdocs build --strict
