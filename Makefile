@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+NODE_STAMP := node_modules/.installed
 # The newest Python 3.11+ on this machine, pyenv's versions included. Override: make PYTHON=...
 PYTHON ?= $(shell scripts/find-python)
 HOST ?= 127.0.0.1
@@ -35,13 +36,18 @@ $(DOCS_STAMP): requirements-docs.lock
 
 install: $(STAMP)  ## Create .venv with the pinned packages
 
-system-deps:  ## Install redis-server, Chromium and Node.js from Debian's packages if missing
+# What the browser tests load from npm (axe-core), pinned by package-lock.json.
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+system-deps:  ## Install redis-server, Chromium, Node.js and npm from Debian's packages if missing
 	@scripts/ensure-system-deps
 
-test: install system-deps lint  ## Lint, then run every test (starts its own Redis; REDIS_URL=... to use yours)
+test: install system-deps $(NODE_STAMP) lint  ## Lint, then run every test (starts its own Redis; REDIS_URL=... to use yours)
 	$(PYTEST) $(PYTEST_ARGS)
 
-test-fast: install system-deps  ## The edit loop: every test but the browser, site builds and the cluster
+test-fast: install system-deps $(NODE_STAMP)  ## The edit loop: every test but the browser, site builds and the cluster
 	$(PYTEST) -m "not browser and not cluster" $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy --strict on snippets/ and app/, and the workflow (schema, zizmor)

@@ -44,7 +44,7 @@ from redis.cluster import RedisCluster
 
 from tests.async_bridge import LoopThread
 from tests.browser import CHROMIUM_ARGS, chromium_path
-from tests.site_server import build_site, serve
+from tests.site_server import build_site, build_with_zensical, copy_site_sources, serve
 from tools.redis_cluster import LocalCluster
 from tools.redis_server import RedisServer, redis_server_binary
 from tools.round_trips import RoundTripCounter
@@ -119,7 +119,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("redis_topology", ["single", on_cluster], indirect=True)
 
 
-_BROWSER_FIXTURES = {"browser", "chromium", "built_site", "site_url"}
+_BROWSER_FIXTURES = {"browser", "chromium", "built_site", "site_url", "zensical_site"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -280,21 +280,51 @@ def counting_redis(
 # The built site and a browser, shared by every test module that opens pages.
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site, built once per run: the first xdist worker builds it, the others wait."""
+def _shared_build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A site built once per run into ``name``: the first xdist worker builds it, the others
+    wait for it. ``build(staging)`` writes the site into a fresh folder."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the run's folder, above every worker's own
-    site = shared / "built-site"
-    with FileLock(str(shared / "built-site.lock")):
+    site = shared / name
+    with FileLock(str(shared / f"{name}.lock")):
         if not (site / "index.html").is_file():
-            staging = shared / "built-site.staging"
+            staging = shared / f"{name}.staging"
             shutil.rmtree(staging, ignore_errors=True)
-            result = build_site(staging)
-            assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+            build(staging)
             staging.rename(site)  # whole or not at all: a failed build leaves no site
     return site
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as MkDocs builds it (strict), once per run."""
+
+    def build(staging: Path) -> None:
+        result = build_site(staging)
+        assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+
+    return _shared_build(tmp_path_factory, "built-site", build)
+
+
+@pytest.fixture(scope="session")
+def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as Zensical (Material's successor) builds the unchanged mkdocs.yml (strict),
+    once per run. Zensical writes its output and cache beside the config, so it builds a copy
+    of the project: the tests leave the work tree as they found it."""
+
+    def build(staging: Path) -> None:
+        project = staging.parent / "zensical-project"
+        shutil.rmtree(project, ignore_errors=True)
+        copy_site_sources(project)
+        shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+        result = build_with_zensical(project)
+        assert result.returncode == 0, f"zensical build failed:\n{result.stdout}\n{result.stderr}"
+        (project / "site").rename(staging)
+
+    return _shared_build(tmp_path_factory, "zensical-site", build)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,19 @@ def build_site(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess
     )
 
 
+def build_with_zensical(project: Path) -> subprocess.CompletedProcess:
+    """``zensical build --strict`` of ``project/mkdocs.yml`` into ``project/site``."""
+    return subprocess.run(
+        [BIN / "zensical", "build", "--strict", "--config-file", project / "mkdocs.yml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
 # What a build of the site reads from the work tree, beside mkdocs.yml.
 SITE_SOURCES = ("docs", "snippets", "overrides")
 

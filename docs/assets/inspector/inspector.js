@@ -40,8 +40,9 @@ function fillRows(tableNode, rows) {
   for (const cells of rows) body.append(el("tr", {}, ...cells.map((c) => el("td", { text: String(c) }))));
 }
 
-function copyButton(target) {
-  const button = el("button", { type: "button", class: "md-button tki-small", text: "Copy" });
+function copyButton(target, what) {
+  // The visible text says "Copy"; the name says what, so that each button is told apart.
+  const button = el("button", { type: "button", class: "md-button tki-small", text: "Copy", "aria-label": `Copy ${what}` });
   button.addEventListener("click", () => {
     navigator.clipboard?.writeText(target.textContent).then(
       () => { button.textContent = "Copied"; },
@@ -74,7 +75,7 @@ function buildInspector(root) {
   const sessionId = el("code", { id: "tki-session-id" });
   const sessionKey = el("code", { id: "tki-session-key" });
   const record = el("pre", { id: "tki-session-record", class: "tki-json" });
-  const sessionSizes = table("tki-session-sizes", ["", "Session", "JWT"]);
+  const sessionSizes = table("tki-session-sizes", ["Cost", "Session", "JWT"]);
   const redis = el("pre", { id: "tki-redis", class: "tki-json" });
 
   const result = el("div", { id: "tki-result", hidden: "" },
@@ -99,7 +100,7 @@ function buildInspector(root) {
     el("h4", { text: "The record the server keeps" }), record,
     el("h4", { text: "What each side costs" }), sessionSizes,
     el("h4", { text: `Redis commands (redis-cli): store with a ${SESSION_TTL_SECONDS / 60}-minute expiry, read, extend, log out` }),
-    redis, copyButton(redis),
+    redis, copyButton(redis, "the Redis commands"),
   );
 
   root.append(
@@ -206,7 +207,7 @@ function buildReverse(root) {
   const warnings = el("ul", { id: "tki-record-warnings", class: "tki-warnings" });
   const result = el("div", { id: "tki-record-result", hidden: "" },
     el("h4", { text: "Unsigned token: header and payload, then a dot where the server's signature goes" }),
-    output, copyButton(output), warnings);
+    output, copyButton(output, "the unsigned token"), warnings);
   root.append(
     el("label", { for: "tki-record", class: "tki-label", text: "Session record (JSON object)" }),
     input, status, result,
