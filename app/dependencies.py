@@ -134,7 +134,7 @@ async def json_fields(request: Request) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -152,3 +152,14 @@ def test_with_redis_down_every_endpoint_answers_503_or_a_4xx(private_redis) -> N
             finally:
                 private_redis.start()
     assert seen["GET /api/me"] == 503 and seen["POST /login"] == 503
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] == "POST"], ids=str)
+def test_a_json_body_nested_too_deep_to_parse_is_never_a_500(
+    client: TestClient, method: str, path: str
+) -> None:
+    """Hypothesis found it under load, once: ``[`` 5,000 deep raised RecursionError in
+    json.loads, a 500 at /token/exchange. Every POST route gets that body, same-origin."""
+    headers = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
+    response = client.request(method, path, headers=headers, content=b"[" * 5000)
+    assert response.status_code < 500 or response.status_code == 503, response.text
