@@ -154,16 +154,28 @@ ACCOUNT_ERRORS = (
 
 
 # --8<-- [start:guards]
-async def signed_in(request: Request) -> Session:
-    """The live session of this request, browser or remembered, or 401; 503 if Redis
-    is down. A malformed cookie never reaches Redis; a remembered session costs a
-    second read (a miss in the browser-session store first)."""
-    session_id = read_session_cookie(request.headers.get("cookie"))
-    for store in _account(request).async_stores():
+async def cookie_session(connection: Request | WebSocket) -> Session | None:
+    """The live session named by the ``Cookie`` header, browser or remembered, or None.
+    A malformed cookie never reaches Redis; a remembered session costs a second read (a
+    miss in the browser-session store first).
+
+    Raises:
+        SessionStoreUnavailable: Redis could not answer.
+    """
+    session_id = read_session_cookie(connection.headers.get("cookie"))
+    for store in _account(connection).async_stores():
         session = await store.validate(session_id)
         if session is not None:
             return session
-    raise NotSignedIn
+    return None
+
+
+async def signed_in(request: Request) -> Session:
+    """The live session of this request, or 401; 503 if Redis is down."""
+    session = await cookie_session(request)
+    if session is None:
+        raise NotSignedIn
+    return session
 
 
 def same_origin(request: Request) -> None:
@@ -285,17 +297,14 @@ async def websocket_session(websocket: WebSocket) -> Session | None:
     if websocket.headers.get("origin") != account.origin:
         await websocket.close(code=1008)  # policy violation
         return None
-    session_id = read_session_cookie(websocket.headers.get("cookie"))
     try:
-        for store in account.async_stores():
-            session = await store.validate(session_id)
-            if session is not None:
-                return session
+        session = await cookie_session(websocket)
     except SessionStoreUnavailable:
         await websocket.close(code=1013)  # try again later
         return None
-    await websocket.close(code=1008)
-    return None
+    if session is None:
+        await websocket.close(code=1008)
+    return session
 
 
 async def still_live(account: AccountSettings, session: Session) -> bool:
