@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,6 +54,27 @@ def outage_client(private_redis: RedisServer) -> Iterator[redis.Redis]:
     client.close()
 
 
+class _OneClient:
+    """The test's default client, made on first use and only once, however many threads
+    ask at the same time.
+
+    Made without the lock, 64 racing threads each made (and, on the cluster, initialised)
+    a client of their own: under load one of those start-ups timed out, outside the code
+    under test (seen as a raw ``redis.TimeoutError`` on a busy run).
+    """
+
+    def __init__(self, make: Callable[..., Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make()
+            return self._client
+
+
 @pytest.fixture
 def rotate(
     api: str, redis_clients: Callable[..., Any], loop_thread: LoopThread
@@ -60,13 +82,10 @@ def rotate(
     """``rotate(token, client=None, **options)``: the ``api``'s rotate_refresh_token, on
     ``client`` or a client of the test's topology."""
     rotate_with = either(api, rotate_refresh_token, rotate_refresh_token_async, loop_thread)
-    default: list[Any] = []
+    default = _OneClient(redis_clients)
 
     def call(token: object, *, client: Any = None, **options: Any) -> Any:
-        if client is None:
-            default[:] = default or [redis_clients()]
-            client = default[0]
-        return rotate_with(client, token, **options)
+        return rotate_with(default.get() if client is None else client, token, **options)
 
     return call
 
@@ -77,13 +96,10 @@ def check(
 ) -> Callable[..., Any]:
     """``check(claims, client=None, **options)``: the ``api``'s check_access_token."""
     check_with = either(api, check_access_token, check_access_token_async, loop_thread)
-    default: list[Any] = []
+    default = _OneClient(redis_clients)
 
     def call(claims: object, *, client: Any = None, **options: Any) -> Any:
-        if client is None:
-            default[:] = default or [redis_clients()]
-            client = default[0]
-        return check_with(client, claims, **options)
+        return check_with(default.get() if client is None else client, claims, **options)
 
     return call
 
