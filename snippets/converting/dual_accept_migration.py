@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.sessions.session_store import RedisSessionStore, connect
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import load_hmac_secret
@@ -131,7 +132,7 @@ class DualAcceptMigration:
             ]
             try:
                 accepted = self._count_old(keys, [COUNT_DAYS_KEPT * 86400])
-            except redis.RedisError as exc:
+            except REDIS_ERRORS as exc:
                 raise MigrationStateUnavailable(
                     f"migration state unavailable: {exc}"
                 ) from exc
@@ -175,7 +176,9 @@ def _state_errors() -> Iterator[None]:
     # A Redis error, or a reply that is not a count: the state is unavailable.
     try:
         yield
-    except (redis.RedisError, ValueError) as exc:
+    except REDIS_ERRORS as exc:
+        raise MigrationStateUnavailable(f"migration state unavailable: {exc}") from exc
+    except ValueError as exc:
         raise MigrationStateUnavailable(f"migration state unavailable: {exc}") from exc
 
 

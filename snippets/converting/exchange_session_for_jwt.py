@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
@@ -202,7 +203,7 @@ def session_is_live(
         return False
     try:
         absolute, idle = r.hmget(session_key(prefix, sid), ["abs_exp", "idle_exp"])
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     if absolute is None or idle is None:
         return False

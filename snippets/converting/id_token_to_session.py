@@ -41,6 +41,7 @@ from typing import Any
 import jwt
 import redis
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.sessions.session_store import (
     RedisSessionStore,
     SessionStoreUnavailable,
@@ -136,7 +137,7 @@ def begin_login(
     )
     try:
         r.set(_state_key(prefix, request.state), pending, ex=ttl, nx=True)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     return request
 
@@ -386,7 +387,7 @@ def complete_login(
         raise LoginRefused("malformed or missing code")
     try:
         pending = r.getdel(_state_key(prefix, state))  # one use only
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     if pending is None:
         raise LoginRefused("unknown, expired or already used state")

@@ -33,6 +33,7 @@ from datetime import timedelta
 import redis
 
 from snippets.converting.exchange_session_for_jwt import Signer, session_is_live
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.sessions.session_store import connect
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import generate_private_key
@@ -95,7 +96,7 @@ def issue_opaque_token(
     )
     try:
         r.set(_key(prefix, token), record, ex=lifetime, nx=True)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise TokenStoreUnavailable(f"token store unavailable: {exc}") from exc
     return token
 
@@ -110,7 +111,7 @@ def revoke_opaque_token(r: redis.Redis, token: object, *, prefix: str = "") -> b
         return False
     try:
         return bool(r.delete(_key(prefix, token)))
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise TokenStoreUnavailable(f"token store unavailable: {exc}") from exc
 
 
@@ -195,7 +196,7 @@ class PhantomTokenGateway:
                 return cached[0]
         try:
             raw = self._r.get(key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise TokenStoreUnavailable(f"token store unavailable: {exc}") from exc
         if raw is None:
             with self._lock:

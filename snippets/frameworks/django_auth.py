@@ -33,7 +33,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import django
-import redis
 from django.conf import settings
 from django.contrib.sessions.backends import cache as cache_sessions
 from django.contrib.sessions.middleware import (
@@ -51,6 +50,7 @@ from snippets.frameworks.guards import (
     current_claims,
     current_claims_async,
 )
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.sessions.session_store import (
     ABSOLUTE_TIMEOUT_SECONDS,
     IDLE_TIMEOUT_SECONDS,
@@ -99,7 +99,7 @@ class SessionStore(cache_sessions.SessionStore):
     def load(self) -> dict[str, Any]:
         try:
             data = caches[settings.SESSION_CACHE_ALIAS].get(self.cache_key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise SessionStoreUnavailable("session store unavailable") from exc
         if data is None:
             self._session_key = None  # what Django's own engines do: a new session
@@ -109,7 +109,7 @@ class SessionStore(cache_sessions.SessionStore):
     def save(self, must_create: bool = False) -> None:
         try:
             super().save(must_create)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise SessionStoreUnavailable("session store unavailable") from exc
 
 

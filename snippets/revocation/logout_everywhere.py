@@ -43,6 +43,7 @@ from snippets.revocation.rotate_refresh_token import (
     revoke_user_families,
     rotate_refresh_token,
 )
+from snippets.sessions.redis_errors import REDIS_ERRORS
 
 # --8<-- [end:setup]
 
@@ -110,7 +111,7 @@ def check_access_token(
     keys, issued_at = _revocation_keys(claims, prefix)
     try:
         revoked, cutoff = r.mget(keys)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not read the revocation state") from exc
     _refuse_if_revoked(revoked, cutoff, issued_at)
 
@@ -149,7 +150,7 @@ async def check_access_token_async(
     keys, issued_at = _revocation_keys(claims, prefix)
     try:
         revoked, cutoff = await r.mget(keys)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not read the revocation state") from exc
     _refuse_if_revoked(revoked, cutoff, issued_at)
 

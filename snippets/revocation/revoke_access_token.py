@@ -30,6 +30,7 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
 from snippets.tokens.verify_token import DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME
 
 MAX_CLAIM_CHARS = (
@@ -181,7 +182,7 @@ def revoke_access_token(
         return False
     try:
         r.set(key, b"1", ex=ttl)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not write the blocklist entry") from exc
     return True
 
@@ -199,7 +200,7 @@ def ensure_not_revoked(
     key = blocklist_key(claims, prefix=prefix)
     try:
         listed = r.exists(key)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not read the blocklist") from exc
     if listed:
         raise TokenRefused("revoked")
@@ -241,7 +242,7 @@ def raise_cutoff(
     keys, args = _cutoff_args(issuer, subject, prefix, now)
     try:
         r.register_script(_RAISE_CUTOFF)(keys=keys, args=args)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not store the cut-off") from exc
 
 
@@ -257,7 +258,7 @@ async def raise_cutoff_async(
     keys, args = _cutoff_args(issuer, subject, prefix, now)
     try:
         await r.register_script(_RAISE_CUTOFF)(keys=keys, args=args)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not store the cut-off") from exc
 
 

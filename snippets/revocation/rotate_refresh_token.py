@@ -40,6 +40,7 @@ from snippets.revocation.revoke_access_token import (
     raise_cutoff_async,
     user_tag,
 )
+from snippets.sessions.redis_errors import REDIS_ERRORS
 
 REFRESH_LIFETIME = 7 * 24 * 3600  # a refresh token unused for a week expires
 # Two tabs refreshing at once present the same token: within this many seconds of its
@@ -130,7 +131,7 @@ def issue_refresh_token(
     pipe.expire(token, family_lifetime + 1)
     try:
         pipe.execute()
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not store the refresh token") from exc
     return f"{family_id}.{secret}"
 
@@ -229,7 +230,7 @@ def rotate_refresh_token(
     try:
         args: list[str | int] = [int(at), lifetime, new_token, int(grace * 1000)]
         result = r.register_script(_ROTATE)(keys=keys, args=args)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
     outcome = [_text(v) for v in result]  # ok or reused (with iss, sub), or [reason]
     if outcome[0] == "reused":  # cut off the access tokens the family minted, too
@@ -280,7 +281,7 @@ async def rotate_refresh_token_async(
         script = r.register_script(_ROTATE)
         args: list[str | int] = [int(at), lifetime, new_token, int(grace * 1000)]
         result = await script(keys=keys, args=args)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not rotate the refresh token") from exc
     outcome = [_text(v) for v in result]
     if outcome[0] == "reused":
@@ -321,7 +322,7 @@ def revoke_refresh_family(
     keys = [_family_key(prefix, family_id), _token_key(prefix, family_id, secret_hash)]
     try:
         return bool(r.register_script(_REVOKE)(keys=keys, args=[reason]))
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable("could not revoke the refresh family") from exc
 
 
@@ -347,7 +348,7 @@ def revoke_user_families(
             revoke(keys=[_family_key(prefix, family_id)], args=["logout_everywhere"])
             for family_id in family_ids
         )
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise RevocationUnavailable(
             "could not revoke the user's refresh families"
         ) from exc

@@ -4,8 +4,9 @@ The snippets take any redis-py client, so moving from one Redis server to a clus
 changes
 one line: the client. This one fails fast, like the single-server clients of the other
 snippets, so a request never hangs while a master is being replaced: the snippets turn
-the ``redis.RedisError`` it raises into their "store unavailable" exceptions (fail
-closed).
+what it raises (``redis.RedisError``, and ``RedisClusterException`` when no node can be
+reached, see `snippets.sessions.redis_errors`) into their "store unavailable"
+exceptions (fail closed).
 
 Run it against a cluster of your own::
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import redis
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
+
 ACCOUNT_LIMIT = 10  # attempts per account per window
 ADDRESS_LIMIT = 100  # attempts per client address per window (shared networks)
 WINDOW_SECONDS = 15 * 60
@@ -77,7 +79,7 @@ def _count(
         pipe.ttl(key)
     try:
         replies = pipe.execute()
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise ThrottleUnavailable(f"throttle unavailable: {exc}") from exc
     return [(replies[i], replies[i + 2]) for i in range(0, len(replies), 3)]
 
@@ -139,7 +141,7 @@ class LoginThrottle:
         """
         try:
             self.r.delete(self._account_key(account))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise ThrottleUnavailable(f"throttle unavailable: {exc}") from exc
 
 

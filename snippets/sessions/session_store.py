@@ -62,6 +62,8 @@ import redis.asyncio
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from snippets.sessions.redis_errors import REDIS_ERRORS
+
 IDLE_TIMEOUT_SECONDS = 30 * 60
 # Validation writes the new idle deadline only once it has moved by more than this, so a
 # session in use costs one plain read per request. It may then end up to this much
@@ -136,7 +138,7 @@ def require_noeviction(client: redis.Redis | redis.asyncio.Redis | Any) -> None:
             stacklevel=2,
         )
         return
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
     name = "maxmemory-policy"
     policies = {_text(v) for k, v in _flat_items(reply) if _text(k) == name}
@@ -177,7 +179,7 @@ class SessionStoreUnavailable(Exception):
 def _store_errors() -> Iterator[None]:
     try:
         yield
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
 
 
