@@ -36,6 +36,7 @@ from snippets.sessions.session_store import (
     SessionStoreUnavailable,
     connect,
     session_key,
+    unpack_record,
 )
 from snippets.tokens.issue_access_token import issue_access_token
 from snippets.tokens.keys import generate_private_key
@@ -202,17 +203,17 @@ def session_is_live(
     if not (isinstance(sid, str) and _HANDLE.fullmatch(sid)):
         return False
     try:
-        absolute, idle = r.hmget(session_key(prefix, sid), ["abs_exp", "idle_exp"])
+        value = r.get(session_key(prefix, sid))
     except REDIS_ERRORS as exc:
         raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
-    if absolute is None or idle is None:
+    try:  # a reply is trusted no more than a token
+        record = unpack_record(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SessionStoreUnavailable("malformed session record") from exc
+    if record is None:
         return False
     now_ms = (time.time() if now is None else now) * 1000
-    try:  # a reply is trusted no more than a token
-        deadline = min(int(absolute), int(idle))
-    except ValueError as exc:
-        raise SessionStoreUnavailable("malformed session record") from exc
-    return now_ms < deadline
+    return now_ms < min(record[3], record[4])  # the absolute and idle deadlines
 
 
 # --8<-- [end:sid-check]

@@ -54,8 +54,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 import redis
 import redis.asyncio
@@ -186,9 +185,9 @@ def _store_errors() -> Iterator[None]:
 # --8<-- [end:errors]
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A live session as the store sees it.
+class Session(NamedTuple):
+    """A live session as the store sees it (immutable: a tuple with named fields, the
+    cheapest record Python builds, since every validation builds one).
 
     Attributes:
         user_id: The user the session belongs to.
@@ -211,77 +210,71 @@ class Session:
 
 # --8<-- [start:scripts]
 # Every script touches exactly one key, so it runs unchanged on one server and on a
-# cluster.
+# cluster. A record is one string (see `pack_record`): in Lua, string.sub(v, 16, 28)
+# is the absolute deadline, 29-41 the idle deadline, 42-45 the user's length, then the
+# user.
 
-# Validation itself is a plain HMGET; these two run only when it must write.
+# Validation itself is a plain GET; these two run only when it must write.
 
-# KEYS: session. ARGV: now, new idle deadline (ms), user. Pushes the idle deadline
-# forward, never back, and only on the live record of the same user: never recreates a
-# record that a logout deleted meanwhile. 1 if it moved.
+# KEYS: session. ARGV: now (ms), new idle deadline (13 digits), user. Pushes the idle
+# deadline forward, never back and never past the absolute deadline, and only on the
+# live record of the same user: never recreates a record that a logout deleted
+# meanwhile. 1 if it moved.
 _SLIDE = """
-local r = redis.call('HMGET', KEYS[1], 'user', 'idle_exp')
-if r[1] ~= ARGV[3] or not r[2] then return 0 end
-if tonumber(ARGV[2]) <= tonumber(r[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'idle_exp', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[1]))
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 2) ~= 'S1' then return 0 end
+if string.sub(v, 46, 45 + tonumber(string.sub(v, 42, 45))) ~= ARGV[3] then return 0 end
+local idle = tonumber(ARGV[2])
+if idle <= tonumber(string.sub(v, 29, 41)) then return 0 end
+if idle > tonumber(string.sub(v, 16, 28)) then return 0 end
+redis.call('SET', KEYS[1], string.sub(v, 1, 28) .. ARGV[2] .. string.sub(v, 42),
+           'PX', idle - tonumber(ARGV[1]))
 return 1
 """
 
-# KEYS: session. ARGV: the idle and absolute deadlines (ms) that were read, past.
+# KEYS: session. ARGV: the idle and absolute deadlines (13 digits) that were read, past.
 # Deletes the record only if it still is the one read: a concurrent request may have
 # moved the idle deadline meanwhile. 1 if deleted.
 _EXPIRE = """
-local r = redis.call('HMGET', KEYS[1], 'idle_exp', 'abs_exp')
-if r[1] ~= ARGV[1] or r[2] ~= ARGV[2] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 29, 41) ~= ARGV[1] or string.sub(v, 16, 28) ~= ARGV[2] then
+  return 0
+end
 redis.call('DEL', KEYS[1])
 return 1
 """
 
-# KEYS: session. ARGV: now, idle deadline, absolute deadline (ms), user, data, created
-# (ms). Never overwrites: 0 if the key exists (a live record, or the marker `_END`
-# leaves).
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'user', ARGV[4], 'data', ARGV[5],
-           'created', ARGV[6], 'abs_exp', ARGV[3], 'idle_exp', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[1]))
-return 1
-"""
-
-# KEYS: session. ARGV: now (ms). Takes the record away: returns it and deletes it, so of
-# concurrent claims exactly one gets it. A record past a deadline is deleted too, and
-# only its user comes back (to clean the index). nil if there is no record.
+# KEYS: session. Takes the record away: returns it and deletes it, so of concurrent
+# claims exactly one gets it. nil if there is no record (or only an "ended" marker).
 _CLAIM = """
-local r = redis.call('HMGET', KEYS[1], 'user', 'data', 'created', 'abs_exp', 'idle_exp')
-if not (r[1] and r[2] and r[3] and r[4] and r[5]) then return false end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 2) ~= 'S1' then return false end
 redis.call('DEL', KEYS[1])
-local now = tonumber(ARGV[1])
-if now >= tonumber(r[4]) or now >= tonumber(r[5]) then return {r[1]} end
-return r
+return v
 """
 
 # KEYS: session. Deletes the record and returns its user; nil if there is none.
 _DESTROY = """
-local user = redis.call('HGET', KEYS[1], 'user')
-if not user then return false end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 2) ~= 'S1' then return false end
 redis.call('DEL', KEYS[1])
-return user
+return string.sub(v, 46, 45 + tonumber(string.sub(v, 42, 45)))
 """
 
 # KEYS: session. ARGV: now, absolute deadline (ms), user. Ends the handle for good:
-# deletes the user's record (1), or, if there is no record yet, leaves an 'ended' marker
+# deletes the user's record (1), or, if there is no record yet, leaves an "ended" marker
 # until the absolute deadline so that a create or rotation still in flight cannot write
 # it later (0).
 _END = """
-local user = redis.call('HGET', KEYS[1], 'user')
-if user == ARGV[3] then
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 2) == 'S1'
+   and string.sub(v, 46, 45 + tonumber(string.sub(v, 42, 45))) == ARGV[3] then
   redis.call('DEL', KEYS[1])
   return 1
 end
 local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])
-if not user and ttl > 0 then
-  redis.call('HSET', KEYS[1], 'ended', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ttl)
+if not v and ttl > 0 then
+  redis.call('SET', KEYS[1], 'E1' .. ARGV[1], 'PX', ttl)
 end
 return 0
 """
@@ -296,8 +289,49 @@ def session_handle(session_id: str) -> str:
 
 
 def session_key(prefix: str, handle: str) -> str:
-    """The Redis key of a session's record (a hash)."""
+    """The Redis key of a session's record (one string, see `pack_record`)."""
     return f"{prefix}session:{handle}"
+
+
+_HEADER = 45  # "S1", three 13-digit times, a 4-digit length
+
+
+def pack_record(
+    user_id: str, payload: str, created: int, absolute: int, idle: int
+) -> bytes:
+    """A session record as one string, so that one ``GET`` reads it all.
+
+    ``S1``, then the creation time, the absolute and the idle deadline in milliseconds
+    as 13 digits each (fixed width: a slide rewrites the idle deadline in place), the
+    user ID's length in bytes as 4 digits, the user ID, and the data as JSON.
+    """
+    user = user_id.encode()
+    if not 0 <= min(created, absolute, idle) <= max(created, absolute, idle) < 10**13:
+        raise ValueError("times must be 0 to 13 digits of milliseconds")
+    header = b"S1%013d%013d%013d%04d" % (created, absolute, idle, len(user))
+    return header + user + payload.encode()
+
+
+def unpack_record(value: bytes | str | None) -> tuple[str, str, int, int, int] | None:
+    """The user, the data (JSON text), the creation time and the absolute and idle
+    deadlines (ms) of a record; None for no record or an "ended" marker.
+
+    Raises:
+        ValueError: The value is not a record this store wrote (a Redis reply is
+            trusted no more than any other input).
+    """
+    if value is None:
+        return None
+    raw = value.encode() if isinstance(value, str) else value
+    if raw[:2] == b"E1":
+        return None  # a handle ended before its record was written
+    if raw[:2] != b"S1" or len(raw) < _HEADER or not raw[2:_HEADER].isdigit():
+        raise ValueError("not a session record")
+    end = _HEADER + int(raw[41:_HEADER])
+    if len(raw) < end:
+        raise ValueError("truncated session record")
+    user, data = raw[_HEADER:end].decode(), raw[end:].decode()
+    return user, data, int(raw[2:15]), int(raw[15:28]), int(raw[28:41])
 
 
 def user_index_key(prefix: str, user_id: str) -> str:
@@ -309,7 +343,6 @@ def user_index_key(prefix: str, user_id: str) -> str:
 
 
 # --8<-- [start:class]
-_RECORD_FIELDS = ("user", "data", "created", "abs_exp", "idle_exp")
 _MAX_END_PASSES = 16
 
 
@@ -325,13 +358,12 @@ def _is_handle(value: object) -> TypeGuard[str]:
     return type(value) is str and HANDLE.fullmatch(value) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
+class _Verdict(NamedTuple):
     """What validation decided from the record it read: the session, and a write."""
 
     session: Session | None
     script: Any = None  # the script to run on the record, if any
-    args: tuple[str | int, ...] = ()
+    args: tuple[str | int | bytes, ...] = ()
 
 
 class _StoreRules:
@@ -361,7 +393,6 @@ class _StoreRules:
         # register_script runs EVALSHA and loads the script only if Redis lacks it.
         self._slide = client.register_script(_SLIDE)
         self._expire = client.register_script(_EXPIRE)
-        self._create = client.register_script(_CREATE)
         self._claim = client.register_script(_CLAIM)
         self._destroy = client.register_script(_DESTROY)
 
@@ -385,12 +416,20 @@ class _StoreRules:
     def _payload(data: Mapping[str, Any] | None) -> str:
         return json.dumps(dict(data or {}), separators=(",", ":"))
 
-    def _record_args(
-        self, user_id: str, payload: str, created: int, absolute: int, now: int
-    ) -> list[str | int]:
-        """The arguments of `_CREATE` for a record with a fresh idle deadline."""
+    def _write_record(
+        self,
+        key: str,
+        user_id: str,
+        payload: str,
+        created: int,
+        absolute: int,
+        now: int,
+    ) -> Any:
+        """Write a record with a fresh idle deadline, never over an existing key (a
+        live record, or the marker `_END` leaves): SET NX, truthy if written."""
         idle = min(now + self._idle_ms, absolute)
-        return [now, idle, absolute, user_id, payload, created]
+        value = pack_record(user_id, payload, created, absolute, idle)
+        return self._r.set(key, value, px=idle - now, nx=True)
 
     def _index_add(self, user_id: str, handle: str, absolute: int, now: int) -> Any:
         """A pipeline that puts ``handle`` in the user's index (one round trip)."""
@@ -403,31 +442,53 @@ class _StoreRules:
         pipe.pexpire(index, absolute - now, gt=True)
         return pipe
 
-    def _judge(self, handle: str, values: list[Any]) -> _Verdict:
-        """Decide validation from the record's fields, against the store's clock."""
-        fields = [v for v in values if v is not None]
-        if len(fields) < len(_RECORD_FIELDS):
-            return _Verdict(None)  # unknown, expired, or only an "ended" marker
+    def _judge(self, handle: str, value: bytes | str | None) -> _Verdict:
+        """Decide validation from the record, against the store's clock."""
         try:  # a record is trusted no more than any other reply
-            user, data, created, absolute, idle = (_text(v) for v in fields)
-            now, absolute_ms, idle_ms = self._now_ms(), int(absolute), int(idle)
-            created_s, stored = int(created) / 1000, json.loads(data)
+            record = unpack_record(value)
+            if record is None:
+                return _Verdict(None)  # unknown, expired, or only an "ended" marker
+            user, data, created, absolute, idle = record
+            stored = json.loads(data)
             if not isinstance(stored, dict):
                 raise ValueError("session data is not a JSON object")
         except (ValueError, UnicodeDecodeError) as exc:
             raise SessionStoreUnavailable("malformed session record") from exc
-        if now >= absolute_ms or now >= idle_ms:  # delete, unless a request slid it
-            return _Verdict(None, self._expire, (idle, absolute))
+        now = self._now_ms()
+        if now >= absolute or now >= idle:  # delete, unless a request slid it
+            return _Verdict(None, self._expire, (b"%013d" % idle, b"%013d" % absolute))
+        new_idle = min(now + self._idle_ms, absolute)
+        moved = new_idle - idle > self._granularity_ms  # else: nothing to write
         session = Session(
-            user, stored, handle, created_s, absolute_ms / 1000, idle_ms / 1000
+            user,
+            stored,
+            handle,
+            created / 1000,
+            absolute / 1000,
+            (new_idle if moved else idle) / 1000,
         )
-        new_idle = min(now + self._idle_ms, absolute_ms)
-        if new_idle - idle_ms <= self._granularity_ms:
-            return _Verdict(session)  # the common case: nothing to write
-        moved = Session(
-            user, stored, handle, created_s, absolute_ms / 1000, new_idle / 1000
-        )
-        return _Verdict(moved, self._slide, (now, new_idle, user))
+        if not moved:
+            return _Verdict(session)  # the common case
+        return _Verdict(session, self._slide, (now, b"%013d" % new_idle, user))
+
+    def _claimed(self, value: Any, now: int) -> tuple[str, str, int, int] | None:
+        """What a rotation carries over from the record it claimed: user, data,
+        creation time, absolute deadline; None if the record was past a deadline."""
+        try:
+            record = unpack_record(value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SessionStoreUnavailable("malformed session record") from exc
+        if record is None or now >= min(record[3], record[4]):
+            return None
+        return record[:4]
+
+    def _owner(self, value: Any) -> tuple[str, int] | None:
+        """The user and absolute deadline of a record, as rotation first reads them."""
+        try:
+            record = unpack_record(value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SessionStoreUnavailable("malformed session record") from exc
+        return None if record is None else (record[0], record[3])
 
     def _end_handles(self, user_id: str, entries: list[tuple[Any, float]]) -> Any:
         """A pipeline that ends every handle in ``entries`` (split per node on a
@@ -457,7 +518,7 @@ class _StoreRules:
     def _read_records(self, handles: list[str]) -> Any:
         pipe = self._r.pipeline(transaction=False)
         for handle in handles:
-            pipe.hmget(self._session_key(handle), _RECORD_FIELDS)
+            pipe.get(self._session_key(handle))
         return pipe
 
     def _listed(
@@ -465,15 +526,20 @@ class _StoreRules:
     ) -> tuple[list[Session], list[str]]:
         """The live sessions among ``records``, oldest first, and the dead handles."""
         live, dead = [], []
-        for handle, values in zip(handles, records, strict=True):
-            if None in values or _text(values[0]) != user_id:
-                continue  # not written yet, ended, or expired away: not listed
-            _, data, created, absolute, idle = (_text(v) for v in values)
-            if now >= min(int(absolute), int(idle)):
+        for handle, value in zip(handles, records, strict=True):
+            try:
+                record = unpack_record(value)
+                if record is None or record[0] != user_id:
+                    continue  # not written yet, ended, or expired away: not listed
+                _, data, created, absolute, idle = record
+                stored = json.loads(data)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise SessionStoreUnavailable("malformed session record") from exc
+            if now >= min(absolute, idle):
                 dead.append(handle)  # past a deadline: it never comes back
                 continue
-            times = (int(created) / 1000, int(absolute) / 1000, int(idle) / 1000)
-            live.append(Session(user_id, json.loads(data), handle, *times))
+            times = (created / 1000, absolute / 1000, idle / 1000)
+            live.append(Session(user_id, stored, handle, *times))
         return sorted(live, key=lambda s: s.created_at), dead
 
     def _prune(self, index: str, dead: list[str]) -> Any:
@@ -554,9 +620,9 @@ class RedisSessionStore(_StoreRules):
             for _ in range(5):
                 session_id = secrets.token_urlsafe(32)
                 handle = session_handle(session_id)
-                args = self._record_args(user_id, payload, now, absolute, now)
+                key = self._session_key(handle)
                 self._index_add(user_id, handle, absolute, now).execute()
-                if self._create([self._session_key(handle)], args):
+                if self._write_record(key, user_id, payload, now, absolute, now):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
 
@@ -567,7 +633,7 @@ class RedisSessionStore(_StoreRules):
     def validate(self, session_id: object) -> Session | None:
         """Return the live session for ``session_id``, sliding its idle deadline.
 
-        One plain read (``HMGET``) in Redis, and nothing at all for a malformed ID.
+        One plain read (``GET``) in Redis, and nothing at all for a malformed ID.
         Both deadlines are decided here against the store's clock. It writes only when
         the idle deadline has moved by more than the granularity (a second round trip,
         once a minute by default), or to delete an expired record.
@@ -585,10 +651,12 @@ class RedisSessionStore(_StoreRules):
             return None  # never send attacker-shaped input to Redis
         handle = session_handle(session_id)
         key = self._session_key(handle)
-        with _store_errors():
-            verdict = self._judge(handle, self._r.hmget(key, _RECORD_FIELDS))
+        try:  # what _store_errors does, spelled out on the one hot path
+            verdict = self._judge(handle, self._r.get(key))
             if verdict.script is not None:  # at most once a granularity, or expiry
                 verdict.script([key], verdict.args)
+        except REDIS_ERRORS as exc:
+            raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         return verdict.session
 
     # --8<-- [end:validate]
@@ -624,26 +692,28 @@ class RedisSessionStore(_StoreRules):
             return None
         old_key = self._session_key(session_handle(session_id))
         with _store_errors():
-            user, absolute = self._r.hmget(old_key, ["user", "abs_exp"])
-            if user is None or absolute is None:
+            owner = self._owner(self._r.get(old_key))
+            if owner is None:
                 return None
-            user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
+            (user_id, absolute_ms), now = owner, self._now_ms()
             new_id = secrets.token_urlsafe(32)
             new = session_handle(new_id)
             # The new handle is indexed before the old record goes, so "log out
             # everywhere" running at any moment of the rotation finds one of the two.
             self._index_add(user_id, new, absolute_ms, now).execute()
-            record = self._claim([old_key], [now])
+            claimed = self._claimed(self._claim([old_key]), now)
             old = session_handle(session_id)
             index = self._index_key(user_id)
-            if record is None or len(record) == 1:  # gone, or past a deadline (deleted)
+            if claimed is None:  # gone, or past a deadline (deleted)
                 self._r.zrem(index, new, old)
                 return None
-            _, old_data, created, _, _ = (_text(v) for v in record)
+            _, old_data, created, absolute_ms = claimed
             payload = old_data if data is None else self._payload(data)
-            args = self._record_args(user_id, payload, int(created), absolute_ms, now)
-            # 0 only if "log out everywhere" ended the new handle meanwhile: stay out.
-            done = self._create([self._session_key(new)], args)
+            new_key = self._session_key(new)
+            # Not written only if "log out everywhere" ended the new handle meanwhile.
+            done = self._write_record(
+                new_key, user_id, payload, created, absolute_ms, now
+            )
             self._r.zrem(index, *((old,) if done else (old, new)))
         return new_id if done else None
 
@@ -844,9 +914,9 @@ class AsyncRedisSessionStore(_StoreRules):
             for _ in range(5):
                 session_id = secrets.token_urlsafe(32)
                 handle = session_handle(session_id)
-                args = self._record_args(user_id, payload, now, absolute, now)
+                key = self._session_key(handle)
                 await self._index_add(user_id, handle, absolute, now).execute()
-                if await self._create([self._session_key(handle)], args):
+                if await self._write_record(key, user_id, payload, now, absolute, now):
                     return session_id
         raise RuntimeError("could not find an unused session ID")
 
@@ -855,16 +925,18 @@ class AsyncRedisSessionStore(_StoreRules):
     # --8<-- [start:async_validate]
 # (AsyncRedisSessionStore, continued)
     async def validate(self, session_id: object) -> Session | None:
-        """`RedisSessionStore.validate`, awaited: one ``HMGET``, a write at most once
-        a granularity."""
+        """`RedisSessionStore.validate`, awaited: one ``GET``, a write at most once a
+        granularity."""
         if not _is_session_id(session_id):
             return None  # never send attacker-shaped input to Redis
         handle = session_handle(session_id)
         key = self._session_key(handle)
-        with _store_errors():
-            verdict = self._judge(handle, await self._r.hmget(key, _RECORD_FIELDS))
+        try:
+            verdict = self._judge(handle, await self._r.get(key))
             if verdict.script is not None:
                 await verdict.script([key], verdict.args)
+        except REDIS_ERRORS as exc:
+            raise SessionStoreUnavailable(f"session store unavailable: {exc}") from exc
         return verdict.session
 
     # --8<-- [end:async_validate]
@@ -879,23 +951,25 @@ class AsyncRedisSessionStore(_StoreRules):
             return None
         old_key = self._session_key(session_handle(session_id))
         with _store_errors():
-            user, absolute = await self._r.hmget(old_key, ["user", "abs_exp"])
-            if user is None or absolute is None:
+            owner = self._owner(await self._r.get(old_key))
+            if owner is None:
                 return None
-            user_id, absolute_ms, now = _text(user), int(absolute), self._now_ms()
+            (user_id, absolute_ms), now = owner, self._now_ms()
             new_id = secrets.token_urlsafe(32)
             new = session_handle(new_id)
             await self._index_add(user_id, new, absolute_ms, now).execute()
-            record = await self._claim([old_key], [now])
+            claimed = self._claimed(await self._claim([old_key]), now)
             old = session_handle(session_id)
             index = self._index_key(user_id)
-            if record is None or len(record) == 1:
+            if claimed is None:
                 await self._r.zrem(index, new, old)
                 return None
-            _, old_data, created, _, _ = (_text(v) for v in record)
+            _, old_data, created, absolute_ms = claimed
             payload = old_data if data is None else self._payload(data)
-            args = self._record_args(user_id, payload, int(created), absolute_ms, now)
-            done = await self._create([self._session_key(new)], args)
+            new_key = self._session_key(new)
+            done = await self._write_record(
+                new_key, user_id, payload, created, absolute_ms, now
+            )
             await self._r.zrem(index, *((old,) if done else (old, new)))
         return new_id if done else None
 
