@@ -9,10 +9,9 @@ or a ``crit`` header, and ends every failure in one exception type, ``TokenError
 from __future__ import annotations
 
 # --8<-- [start:setup]
-import base64
+import binascii
 import json
 import math
-import re
 import threading
 import time
 from datetime import timedelta
@@ -26,6 +25,7 @@ from snippets.tokens.keys import check_key
 MAX_TOKEN_BYTES = 8 * 1024
 DEFAULT_LEEWAY = timedelta(seconds=10)
 MAX_LEEWAY = timedelta(seconds=30)
+_NO_LEEWAY = timedelta(0)
 DEFAULT_MAX_LIFETIME = timedelta(hours=1)
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 # --8<-- [end:setup]
@@ -44,9 +44,15 @@ class TokenError(jwt.InvalidTokenError):
 
 
 # --8<-- [start:strict-parsing]
-_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_NOT_COMPACT = "not a compact JWS: three base64url segments, no padding"
+# base64url to standard base64 for binascii, as a bytes.translate table: "-" and "_"
+# become "+" and "/", "." stays, and every other byte outside base64url's 64 (even "+",
+# "/" and "=") becomes "!", which no base64 alphabet has. One table lookup per byte.
+_KEPT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789."
+_SWAPPED = {ord("-"): ord("+"), ord("_"): ord("/")}
+_TO_STANDARD = bytes(c if c in _KEPT else _SWAPPED.get(c, ord("!")) for c in range(256))
 # Canonical base64url: the bits a short last character does not fill must be zero.
-_LAST_CHAR = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+_LAST_CHAR = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -67,7 +73,12 @@ _STRICT_JSON = json.JSONDecoder(
 
 def _json_object(raw: bytes, part: str) -> dict[str, Any]:
     try:
-        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        # An object with no space around it, as every issuer writes one, in one step;
+        # anything else by decode(), which adds JSON's rules for surrounding space.
+        value, end = _STRICT_JSON.raw_decode(text) if text[:1] == "{" else (None, -1)
+        if end != len(text):
+            value = _STRICT_JSON.decode(text)
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
         raise TokenError(f"malformed token: {part} is not JSON") from None
     if not isinstance(value, dict):
@@ -75,11 +86,23 @@ def _json_object(raw: bytes, part: str) -> dict[str, Any]:
     return value
 
 
-def _b64decode(segment: str) -> bytes:
+def _segments(token: str) -> list[bytes]:
+    """The three segments of a compact JWS as standard base64, or TokenError."""
+    try:
+        standard = token.encode("ascii").translate(_TO_STANDARD)
+    except UnicodeEncodeError:
+        raise TokenError(_NOT_COMPACT) from None
+    segments = standard.split(b".")
+    if len(segments) != 3 or b"!" in standard or not all(segments):
+        raise TokenError(_NOT_COMPACT)
+    return segments
+
+
+def _b64decode(segment: bytes) -> bytes:
     rest = len(segment) % 4
     if rest == 1 or (rest and segment[-1] not in _LAST_CHAR[rest]):
         raise TokenError("non-canonical base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-rest % 4))
+    return binascii.a2b_base64(segment + b"=" * (-rest % 4), strict_mode=True)
 
 
 def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -90,9 +113,9 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
             with unique member names, NaN or Infinity, a ``crit`` or ``b64`` header, a
             ``kid`` that is not a string, or a date claim that is not a number.
     """
-    if not isinstance(token, str) or not _COMPACT.fullmatch(token):
-        raise TokenError("not a compact JWS: three base64url segments, no padding")
-    head, body, signature = token.split(".")
+    if not isinstance(token, str):
+        raise TokenError(_NOT_COMPACT)
+    head, body, signature = _segments(token)
     header = _json_object(_b64decode(head), "header")
     if "crit" in header or "b64" in header:  # no extension is understood here
         raise TokenError("critical header extensions are not supported")
@@ -103,7 +126,8 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
         value = claims.get(name, 0)
         if type(value) not in (int, float) or not math.isfinite(value):
             raise TokenError(f"claim {name!r} must be a JSON number")
-    return header, claims, f"{head}.{body}".encode(), _b64decode(signature)
+    signing_input = token[: token.rindex(".")].encode()
+    return header, claims, signing_input, _b64decode(signature)
 
 
 # PyJWT's algorithm objects (its public ``jwt.algorithms`` API) check the signature.
@@ -204,7 +228,7 @@ def verify_token(
             large).
     """
     prepared = _prepared_key(algorithm, key)  # ValueError for a key of another kind
-    if not timedelta(0) <= leeway <= MAX_LEEWAY:
+    if not _NO_LEEWAY <= leeway <= MAX_LEEWAY:
         raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY.seconds} seconds")
     try:
         if isinstance(token, bytes):
