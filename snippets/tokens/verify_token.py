@@ -105,6 +105,31 @@ def _b64decode(segment: bytes) -> bytes:
     return binascii.a2b_base64(segment + b"=" * (-rest % 4), strict_mode=True)
 
 
+# One issuer writes the same header on every token it signs: a header that passed the
+# checks below is kept, by its exact bytes, so the next token with it skips decoding it.
+# The cache is bounded; a flood of distinct headers only evicts entries, never grows it.
+_HEADERS: dict[bytes, dict[str, Any]] = {}
+_HEADERS_MAX = 64
+_HEADERS_LOCK = threading.Lock()
+
+
+def _header(segment: bytes) -> dict[str, Any]:
+    cached = _HEADERS.get(segment)
+    if cached is not None:
+        return dict(cached)  # a copy: a caller changing it cannot change the cache
+    header = _json_object(_b64decode(segment), "header")
+    if "crit" in header or "b64" in header:  # no extension is understood here
+        raise TokenError("critical header extensions are not supported")
+    if not isinstance(header.get("kid", ""), str):
+        raise TokenError("malformed token")
+    if len(segment) <= 512:
+        with _HEADERS_LOCK:
+            if len(_HEADERS) >= _HEADERS_MAX:
+                _HEADERS.pop(next(iter(_HEADERS)))
+            _HEADERS[segment] = dict(header)
+    return header
+
+
 def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Decode a compact JWS strictly: header, claims, signing input and signature.
 
@@ -116,11 +141,7 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
     if not isinstance(token, str):
         raise TokenError(_NOT_COMPACT)
     head, body, signature = _segments(token)
-    header = _json_object(_b64decode(head), "header")
-    if "crit" in header or "b64" in header:  # no extension is understood here
-        raise TokenError("critical header extensions are not supported")
-    if not isinstance(header.get("kid", ""), str):
-        raise TokenError("malformed token")
+    header = _header(head)
     claims = _json_object(_b64decode(body), "payload")
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name, 0)

@@ -430,3 +430,19 @@ def test_never_accepts_what_pyjwt_refuses(
         },
     )
     assert decoded == accepted
+
+
+def test_header_cache_is_bounded_and_never_holds_a_refused_header(pair: KeyPair) -> None:
+    from snippets.tokens import verify_token as module
+
+    bad = sign_raw(pair, {"alg": pair.algorithm, "crit": ["exp"]}, good_claims(NOW))
+    for _ in range(3):  # refused the second time too: a refused header is never kept
+        with pytest.raises(TokenError, match="critical header extensions"):
+            verify(bad, pair)
+    for i in range(3 * module._HEADERS_MAX):  # a flood of distinct, valid headers
+        token = sign_raw(pair, {"alg": pair.algorithm, "kid": f"k{i}"}, good_claims(NOW))
+        assert verify(token, pair)["sub"] == "user-42"
+    assert len(module._HEADERS) <= module._HEADERS_MAX
+    header, *_ = module.parse_strictly(token)
+    header["alg"] = "none"  # a caller changing what it got cannot change the cache
+    assert module.parse_strictly(token)[0]["alg"] == pair.algorithm
