@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Cache-Control: no-store comes from snippets.frameworks.fastapi_auth.NoStore (install).
-_ALWAYS = (
+SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 )
@@ -35,7 +35,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in _ALWAYS if n not in present]
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html") and _HTML_CSP[0] not in present:
                     headers.append(_HTML_CSP)

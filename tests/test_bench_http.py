@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.http_overhead import ENDPOINTS, MODES, measure_http, parse_wrk, ratios
+from benchmarks.http_overhead import (
+    ENDPOINTS,
+    MODES,
+    VARIANT_ENDPOINTS,
+    VARIANTS,
+    measure_http,
+    parse_wrk,
+    ratios,
+)
 
 WRK_REPORT = """Running 1s test @ http://127.0.0.1:1/open
   1 threads and 4 connections
@@ -37,15 +45,27 @@ def test_a_run_with_failed_requests_is_an_error_not_a_number(extra: str) -> None
 
 
 def test_ratios_are_costs_per_request() -> None:
-    rates = {"open": 1000, "jwt": 500, "jwt-check": 400, "session": 800}
+    rates = {"open": 1000, "jwt-HS256": 800, "jwt-RS256": 400, "jwt-ES256": 500}
+    rates |= {"jwt-EdDSA": 500, "jwt-check": 400, "session": 800}
     results = {
         m: {e: {"requests_per_s": rates[e] / (1 if m == "async" else 2)} for e in ENDPOINTS}
         for m in MODES
     }
-    found = ratios(results)  # type: ignore[arg-type]
-    assert found["async_over_open"] == {"jwt": 2.0, "jwt-check": 2.5, "session": 1.25}
-    assert found["async_session_over"] == {"jwt": 0.62, "jwt-check": 0.5}
+    variants = {"uvicorn_defaults": {"open": {"requests_per_s": 500}}}
+    found = ratios(results, variants)  # type: ignore[arg-type]
+    assert found["async_over_open"] == {
+        "jwt-HS256": 1.25,
+        "jwt-RS256": 2.5,
+        "jwt-ES256": 2.0,
+        "jwt-EdDSA": 2.0,
+        "jwt-check": 2.5,
+        "session": 1.25,
+    }
+    assert found["async_session_over"] == {"jwt-EdDSA": 0.62, "jwt-check": 0.5}
+    assert found["async_mechanism_range"] == {"dearest_over_open": 2.5}
     assert found["async_speed_over_sync"] == dict.fromkeys(ENDPOINTS, 2.0)
+    # half the rate of the server as make app runs it: twice the cost per request
+    assert found["uvicorn_defaults_over_server"] == {"open": 2.0}
 
 
 def test_a_short_run_measures_every_endpoint_over_http(redis_url: str, key_prefix: str) -> None:
@@ -54,4 +74,8 @@ def test_a_short_run_measures_every_endpoint_over_http(redis_url: str, key_prefi
         for endpoint in ENDPOINTS:
             result = data["endpoints"][mode][endpoint]
             assert result["requests_per_s"] > 0 and result["median_ms"] > 0, (mode, endpoint)
-    assert set(data["ratios"]["async_over_open"]) == {"jwt", "jwt-check", "session"}
+    assert set(data["ratios"]["async_over_open"]) == set(ENDPOINTS) - {"open"}
+    for name in VARIANTS:
+        for endpoint in VARIANT_ENDPOINTS:
+            assert data["variant_endpoints"][name][endpoint]["requests_per_s"] > 0
+        assert set(data["ratios"][f"{name}_over_server"]) == set(VARIANT_ENDPOINTS)
