@@ -20,6 +20,11 @@ What is measured, and how:
   ratios between them hold on this machine even where the absolute times do not.
 - round trips: each request pattern runs on a client whose connection counts every command
   it sends to Redis (a script call or pipeline is one).
+- session reads: ``benchmarks.session_overhead``, validation against a bare ``GETEX`` and an
+  ``HMGET`` on one connection, interleaved, and the writes Redis ran per 1,000 validations.
+- the verification floor: ``benchmarks.verify_overhead``, ``verify_token`` against the raw
+  ``cryptography`` verify of the same signature, interleaved, per algorithm.
+- over HTTP: ``benchmarks.http_overhead``, wrk against uvicorn serving each mechanism.
 - throughput: a fixed number of tokens verified by 1, 2 and 4 worker processes
   (``multiprocessing``), timed from a barrier after start-up to the last result; the best of
   several rounds is kept, since other work on the machine can only slow a round down.
@@ -47,6 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import session_overhead, verify_overhead
 from benchmarks.http_overhead import measure_http, wrk_binary
 from tools.redis_cluster import LocalCluster
 from tools.redis_server import redis_server
@@ -646,6 +652,10 @@ def main(argv: list[str] | None = None) -> None:
             store_round_trips = measure_store_round_trips(url, cluster.url(), prefix)
             print("costs (pyperf)...", flush=True)
             costs = measure_costs(url, prefix, cluster.url(), processes, values)
+            print("session validation against a bare GETEX and HMGET...", flush=True)
+            session_read = session_overhead.run(url, redis_kind)
+            print("verification against the raw signature check...", flush=True)
+            verify_floor = verify_overhead.run()
             print("throughput...", flush=True)
             throughput = measure_throughput(keys, total, rounds)
             print("over HTTP (uvicorn and wrk)...", flush=True)
@@ -678,6 +688,8 @@ def main(argv: list[str] | None = None) -> None:
         "store_round_trips": store_round_trips,
         "cluster": "private Redis Cluster on 127.0.0.1: 3 masters, 1 replica each",
         "costs": costs,
+        "session_read": session_read,
+        "verify_floor": verify_floor,
         "throughput": throughput,
         "http": http,
         "wall_time_s": round(time.perf_counter() - started),

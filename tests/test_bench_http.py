@@ -62,7 +62,11 @@ def test_ratios_are_costs_per_request() -> None:
         "session": 1.25,
     }
     assert found["async_session_over"] == {"jwt-EdDSA": 0.62, "jwt-check": 0.5}
-    assert found["async_mechanism_range"] == {"dearest_over_open": 2.5}
+    assert found["async_mechanism_range"] == {
+        "cheapest_over_open": 1.25,
+        "dearest_over_open": 2.5,
+        "dearest_over_cheapest": 2.0,
+    }
     assert found["async_speed_over_sync"] == dict.fromkeys(ENDPOINTS, 2.0)
     # half the rate of the server as make app runs it: twice the cost per request
     assert found["uvicorn_defaults_over_server"] == {"open": 2.0}

@@ -343,9 +343,16 @@ def throughput_fragment(d: dict[str, Any]) -> str:
 
 HTTP_ENDPOINTS = (
     ("open", "No authentication"),
-    ("jwt", "Bearer JWT, verified"),
-    ("jwt-check", "Bearer JWT, verified, then blocklist and cut-off"),
-    ("session", "Session cookie, validated"),
+    ("jwt-HS256", "Bearer JWT, HS256"),
+    ("jwt-RS256", "Bearer JWT, RS256"),
+    ("jwt-ES256", "Bearer JWT, ES256"),
+    ("jwt-EdDSA", "Bearer JWT, EdDSA"),
+    ("jwt-check", "EdDSA JWT, then blocklist and cut-off"),
+    ("session", "Session cookie"),
+)
+HTTP_VARIANTS = (
+    ("uvicorn_defaults", "uvicorn's defaults (asyncio loop, h11 parser)"),
+    ("base_http_middleware", "the headers middleware as `@app.middleware`"),
 )
 
 
@@ -375,15 +382,115 @@ def http_fragment(d: dict[str, Any]) -> str:
             ]
         cells.append(times(r["async_speed_over_sync"][key]))
         rows.append(cells)
+    names = dict(HTTP_ENDPOINTS)
+    shown = list(h["variant_endpoints"][HTTP_VARIANTS[0][0]])
+    variant_rows = [
+        [label, *(times(r[f"{key}_over_server"][endpoint]) for endpoint in shown)]
+        for key, label in HTTP_VARIANTS
+    ]
     a, s_ = r["async_session_over"], r["sync_session_over"]
+    spread = r["async_mechanism_range"]
+    config = r["uvicorn_defaults_over_server"]["open"]
+    middleware = r["base_http_middleware_over_server"]["open"]
+    server_effect = max(config, middleware)
+    verdict = (
+        "more than"
+        if server_effect > spread["dearest_over_cheapest"]
+        else "less than"
+        if server_effect < spread["dearest_over_cheapest"]
+        else "as much as"
+    )
     return (
         table(header, rows)
         + f"\nServer: {h['server']}. Load: {h['load']}, {fmt_int(h['duration_s'])} s per "
         f"endpoint per round, the median of the rounds ({fmt_int(h['rounds'])}). Cost per "
         "request is the unauthenticated endpoint's rate divided by this one's. With `async def` "
-        f"endpoints a session costs {times(a['jwt'])} a verified JWT and {times(a['jwt-check'])}"
-        f" a JWT with the revocation check; with `def` endpoints {times(s_['jwt'])} and "
-        f"{times(s_['jwt-check'])}.\n"
+        f"endpoints a session costs {times(a['jwt-EdDSA'])} an EdDSA JWT and "
+        f"{times(a['jwt-check'])} one with the revocation check; with `def` endpoints "
+        f"{times(s_['jwt-EdDSA'])} and {times(s_['jwt-check'])}.\n\n"
+        "The same `async def` endpoints on two other servers, measured in the same rounds, "
+        "as a cost per request over the server `make app` runs:\n\n"
+        + table(["Server", *(names[endpoint] for endpoint in shown)], variant_rows)
+        + f"\nWith `async def` endpoints the mechanisms cost from "
+        f"{times(spread['cheapest_over_open'])} to {times(spread['dearest_over_open'])} no "
+        f"authentication, so choosing one over another moves the cost per request by up to "
+        f"{times(spread['dearest_over_cheapest'])}. On the unauthenticated endpoint, uvicorn's "
+        f"pure-Python defaults cost {times(config)} and the headers middleware written as "
+        f"`@app.middleware` {times(middleware)}: how the app is served (the loop and the "
+        f"parser, or the middleware's style) moved the result "
+        f"{verdict} the choice of mechanism did, in this run.\n"
+    )
+
+
+def session_read_fragment(d: dict[str, Any]) -> str:
+    s = d["session_read"]
+    rows = [
+        [
+            "`RedisSessionStore.validate`: one `GET`",
+            us(s["validate_median_us"]),
+            "the base",
+            "the base",
+        ],
+        [
+            "A bare `GETEX` of the same bytes",
+            us(s["getex_median_us"]),
+            f"{fmt_us(s['ratio_median'])}{TIMES}",
+            f"{fmt_us(s['ratio_min'])}{TIMES} to {fmt_us(s['ratio_max'])}{TIMES}",
+        ],
+        [
+            "A bare `HMGET` of the same five fields",
+            us(s["hmget_median_us"]),
+            f"{fmt_us(s['ratio_to_hmget_median'])}{TIMES}",
+            f"{fmt_us(s['ratio_to_hmget_min'])}{TIMES} to {fmt_us(s['ratio_to_hmget_max'])}{TIMES}",
+        ],
+    ]
+    return (
+        table(["Call", "median", "validate ÷ this", "per round"], rows)
+        + f"\n{fmt_int(s['rounds'])} interleaved rounds of {fmt_int(s['ops_per_round'])} calls "
+        "each, the order rotating from round to round; the last column is the range of the "
+        "per-round ratios. Redis ran "
+        f"{fmt_us(s['writes_per_1000_validations'])} writes per "
+        f"{fmt_int(s['per_validations'])} validations during the timed rounds, and "
+        f"{fmt_us(s['writes_per_1000_validations_in_a_minute'])} per "
+        f"{fmt_int(s['per_validations'])} for one session validated "
+        f"{fmt_int(s['validations_per_minute'])} times a minute for "
+        f"{fmt_int(s['continuous_minutes'])} minutes of the store's clock: validation writes "
+        f"the idle deadline only once it has moved by more than "
+        f"{fmt_int(s['idle_granularity_s'])} s.\n"
+    )
+
+
+def verify_floor_fragment(d: dict[str, Any]) -> str:
+    v = d["verify_floor"]
+    rows = [
+        [
+            algorithm,
+            us(r["verify_token_us"]),
+            us(r["floor_us"]),
+            f"{fmt_us(r['ratio_to_floor'])}{TIMES}",
+            f"{fmt_us(r['ratio_to_floor_min'])}{TIMES} to {fmt_us(r['ratio_to_floor_max'])}{TIMES}",
+            us(r["jwt_decode_us"]),
+            f"{fmt_us(r['median_paired_ratio'])}{TIMES}",
+        ]
+        for algorithm, r in v["results"].items()
+    ]
+    header = [
+        "Algorithm",
+        "`verify_token`",
+        "floor",
+        "÷ floor",
+        "per round",
+        "`jwt.decode`",
+        "÷ decode",
+    ]
+    return (
+        table(header, rows)
+        + f"\n{fmt_int(v['rounds'])} interleaved rounds of {fmt_int(v['calls_per_batch'])} "
+        "calls of each verifier, the order rotating from round to round; the ratios are "
+        "medians of the per-round ratios. The floor is the raw `cryptography` verify of the "
+        "same signature over the same signing input with the same key object: no verifier "
+        "can cost less. For HS256 that floor is one HMAC, so parsing and checking the claims "
+        "are most of the cost however lean they are.\n"
     )
 
 
@@ -561,6 +668,8 @@ FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "measured-round-trips": round_trips_fragment,
     "measured-throughput": throughput_fragment,
     "measured-http": http_fragment,
+    "measured-session-read": session_read_fragment,
+    "measured-verify-floor": verify_floor_fragment,
     "scaling-costs": scaling_costs_fragment,
     "session-store-round-trips": store_round_trips_fragment,
 }
