@@ -29,7 +29,18 @@ FENCE = re.compile(
 )
 MARKER = re.compile(r"--8<-- \[(?:start|end):[\w-]+\]")
 WHOLE_FILE = re.compile(r'^(?P<indent> *)\?\?\?\+? example "Whole file: `(?P<path>[^`]+)`"\s*$')
+# A page shows each file whole once, after its first block; every later block of the file is
+# followed by this line instead, linking that view (its repository link carries the anchor).
+WHOLE_FILE_REF = re.compile(
+    r"^ *The whole file `(?P<path>[^`]+)` is \[shown whole above, after its first block\]"
+    r"\(#(?P<anchor>whole-file-[\w-]+)\), or \[in the repository\]\[src:(?P=path)\]\.$"
+)
 PYTHON = {"python", "py"}
+
+
+def whole_file_anchor(path: str) -> str:
+    """The id of the one whole-file view of ``path`` on a page."""
+    return "whole-file-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
 
 
 def fence_language(info: str) -> str:
@@ -79,9 +90,13 @@ def whole_file_ranges(text: str) -> list[tuple[int, int, str]]:
 
 
 def views_after(text: str, line: int) -> list[tuple[int, int, str]]:
-    """The whole-file views that follow line ``line`` directly, one after another."""
+    """The whole-file views, or lines referring to one, that follow line ``line`` directly,
+    one after another. A reference is a range of one line."""
     lines = text.splitlines()
     starts = {first: (first, last, path) for first, last, path in whole_file_ranges(text)}
+    for n, ln in enumerate(lines, start=1):
+        if m := WHOLE_FILE_REF.match(ln):
+            starts[n] = (n, n, m["path"])
     found = []
     n = line + 1
     while n <= len(lines):

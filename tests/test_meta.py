@@ -24,7 +24,16 @@ from tests.helpers import (
     sections_in,
     snippet_files,
 )
-from tests.page_code import fence_language, fences, shown_python, undefined_names, views_after
+from tests.page_code import (
+    WHOLE_FILE_REF,
+    fence_language,
+    fences,
+    shown_python,
+    undefined_names,
+    views_after,
+    whole_file_anchor,
+    whole_file_ranges,
+)
 
 # Fence languages that are not Python code a reader copies into a service: shell commands to
 # set up and run this project, and plain output.
@@ -164,12 +173,42 @@ def test_every_included_section_has_its_whole_file_and_link(page: Path) -> None:
                 problems.append(f"line {fence.line}: {path} has no whole-file view right after it")
                 continue
             first, last = views[path]
-            body = "\n".join(lines[first:last])
+            if first == last:  # a reference to the page's one view of the file
+                ref = WHOLE_FILE_REF.match(lines[first - 1])
+                anchor = "{ #" + whole_file_anchor(path) + " }"
+                if ref is None or ref["anchor"] != whole_file_anchor(path):
+                    problems.append(f"line {fence.line}: the reference to {path} is malformed")
+                elif WHOLE_FILE_LINK.format(path=path) + anchor not in "\n".join(
+                    lines[: first - 1]
+                ):
+                    problems.append(f"line {fence.line}: no view of {path} above to refer to")
+                continue
+            body = "\n".join(lines[first - 1 : last])
             if WHOLE_FILE_LINK.format(path=path) not in body:
                 problems.append(f"line {fence.line}: the view of {path} does not link it")
             if f'--8<-- "{path}"' not in body:
                 problems.append(f"line {fence.line}: the view of {path} does not include it whole")
     assert not problems, f"{page.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_a_page_shows_each_file_whole_once(page: Path) -> None:
+    """Every view repeats a whole file in highlighted HTML: one per file keeps a long page's
+    weight down (the Measured page counts it); later blocks refer to it."""
+    paths = [path for _, _, path in whole_file_ranges(page.read_text())]
+    repeated = sorted({p for p in paths if paths.count(p) > 1})
+    assert not repeated, f"{page.name}: files shown whole more than once: {repeated}"
+
+
+def test_the_reference_line_names_its_anchor() -> None:
+    path = "snippets/sessions/session_store.py"
+    line = (
+        f"The whole file `{path}` is [shown whole above, after its first block]"
+        f"(#{whole_file_anchor(path)}), or [in the repository][src:{path}]."
+    )
+    ref = WHOLE_FILE_REF.match(line)
+    assert ref is not None and ref["anchor"] == "whole-file-snippets-sessions-session-store-py"
+    assert WHOLE_FILE_REF.match(line.replace("][src:snippets/s", "][src:snippets/x")) is None
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
