@@ -25,6 +25,8 @@ What is measured, and how:
 - the verification floor: ``benchmarks.verify_overhead``, ``verify_token`` against the raw
   ``cryptography`` verify of the same signature, interleaved, per algorithm.
 - over HTTP: ``benchmarks.http_overhead``, wrk against uvicorn serving each mechanism.
+- page weight: ``benchmarks.page_weight``, what a first visit to each page downloads,
+  gzip-compressed, beside a default Material for MkDocs page.
 - throughput: a fixed number of tokens verified by 1, 2 and 4 worker processes
   (``multiprocessing``), timed from a barrier after start-up to the last result; the best of
   several rounds is kept, since other work on the machine can only slow a round down.
@@ -52,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import session_overhead, verify_overhead
+from benchmarks import page_weight, session_overhead, verify_overhead
 from benchmarks.http_overhead import measure_http, wrk_binary
 from tools.redis_cluster import LocalCluster
 from tools.redis_server import redis_server
@@ -660,6 +662,8 @@ def main(argv: list[str] | None = None) -> None:
             throughput = measure_throughput(keys, total, rounds)
             print("over HTTP (uvicorn and wrk)...", flush=True)
             http = measure_http(url, prefix, duration=http_duration, rounds=http_rounds)
+            print("page weight (gzip) of a first visit...", flush=True)
+            pages = page_weight.measure()
             found_versions = versions(url)
         finally:
             cluster.stop()
@@ -692,6 +696,7 @@ def main(argv: list[str] | None = None) -> None:
         "verify_floor": verify_floor,
         "throughput": throughput,
         "http": http,
+        "pages": pages,
         "wall_time_s": round(time.perf_counter() - started),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

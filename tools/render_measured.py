@@ -460,6 +460,31 @@ def session_read_fragment(d: dict[str, Any]) -> str:
     )
 
 
+def page_weight_fragment(d: dict[str, Any]) -> str:
+    w = d["pages"]
+
+    def row(name: str, r: dict[str, float]) -> list[str]:
+        return [
+            name,
+            fmt_us(r["html_kib"]),
+            fmt_us(r["assets_kib"]),
+            fmt_us(r["search_kib"]),
+            fmt_us(r["total_kib"]),
+        ]
+
+    rows = [row(f"`{page}`", r) for page, r in w["pages"].items()]
+    rows.append(row("A default Material for MkDocs page", w["default_material_page"]))
+    header = ["Page", "HTML, KiB", "styles, scripts, images", "search", "first visit"]
+    return (
+        table(header, rows)
+        + f"\nEvery file compressed with gzip at level {fmt_int(w['gzip_level'])}, as a static "
+        "host serves it; a file is counted once per page. The search column is Material's "
+        "search worker and the index it loads on every first visit, the same for every page "
+        f"of a site. The heaviest page, `{w['heaviest']}`, downloads "
+        f"{times(w['heaviest_over_default'])} what the default page does.\n"
+    )
+
+
 def verify_floor_fragment(d: dict[str, Any]) -> str:
     v = d["verify_floor"]
     rows = [
@@ -670,6 +695,7 @@ FRAGMENTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "measured-http": http_fragment,
     "measured-session-read": session_read_fragment,
     "measured-verify-floor": verify_floor_fragment,
+    "measured-page-weight": page_weight_fragment,
     "scaling-costs": scaling_costs_fragment,
     "session-store-round-trips": store_round_trips_fragment,
 }
