@@ -69,6 +69,16 @@ def times(value: float) -> str:
     return f"{fmt_ratio(value)}{TIMES}"
 
 
+def times3(value: float) -> str:
+    """A ratio with three significant figures, for ratios compared with a target."""
+    return f"{fmt_us(value)}{TIMES}"
+
+
+def span(low: float, high: float) -> str:
+    """The range of per-round ratios."""
+    return f"{times3(low)} to {times3(high)}"
+
+
 def nbytes(value: float) -> str:
     return f"{fmt_int(value)} bytes"
 
@@ -434,14 +444,14 @@ def session_read_fragment(d: dict[str, Any]) -> str:
         [
             "A bare `GETEX` of the same bytes",
             us(s["getex_median_us"]),
-            f"{fmt_us(s['ratio_median'])}{TIMES}",
-            f"{fmt_us(s['ratio_min'])}{TIMES} to {fmt_us(s['ratio_max'])}{TIMES}",
+            times3(s["ratio_median"]),
+            span(s["ratio_min"], s["ratio_max"]),
         ],
         [
             "A bare `HMGET` of the same five fields",
             us(s["hmget_median_us"]),
-            f"{fmt_us(s['ratio_to_hmget_median'])}{TIMES}",
-            f"{fmt_us(s['ratio_to_hmget_min'])}{TIMES} to {fmt_us(s['ratio_to_hmget_max'])}{TIMES}",
+            times3(s["ratio_to_hmget_median"]),
+            span(s["ratio_to_hmget_min"], s["ratio_to_hmget_max"]),
         ],
     ]
     return (
@@ -492,10 +502,10 @@ def verify_floor_fragment(d: dict[str, Any]) -> str:
             algorithm,
             us(r["verify_token_us"]),
             us(r["floor_us"]),
-            f"{fmt_us(r['ratio_to_floor'])}{TIMES}",
-            f"{fmt_us(r['ratio_to_floor_min'])}{TIMES} to {fmt_us(r['ratio_to_floor_max'])}{TIMES}",
+            times3(r["ratio_to_floor"]),
+            span(r["ratio_to_floor_min"], r["ratio_to_floor_max"]),
             us(r["jwt_decode_us"]),
-            f"{fmt_us(r['median_paired_ratio'])}{TIMES}",
+            times3(r["median_paired_ratio"]),
         ]
         for algorithm, r in v["results"].items()
     ]
