@@ -17,13 +17,19 @@ Run it against a cluster of your own::
 from __future__ import annotations
 
 # --8<-- [start:setup]
+import asyncio
 import os
+import time
 
 import redis.asyncio.cluster
 import redis.asyncio.retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
+
+from snippets.sessions.redis_errors import REDIS_ERRORS
+
+STARTUP_SECONDS = 5.0  # how long connect_cluster_async keeps trying at start-up
 
 # --8<-- [end:setup]
 
@@ -72,8 +78,18 @@ async def connect_cluster_async(url: str) -> redis.asyncio.cluster.RedisCluster:
             ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=3
         ),
     )
-    await client.initialize()
-    return client
+    # Start-up may wait where a request may not: a busy moment that outlasts the short
+    # timeouts above is retried until STARTUP_SECONDS have passed, then raised.
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            await client.initialize()
+            return client
+        except REDIS_ERRORS:
+            if time.monotonic() >= deadline:
+                await client.aclose()
+                raise
+            await asyncio.sleep(0.1)
 
 
 # --8<-- [end:connect_async]

@@ -347,7 +347,13 @@ _MAX_END_PASSES = 16
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    """A Redis reply as text; one that is not UTF-8 is a store fault, not a crash."""
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode()
+    except UnicodeDecodeError as exc:
+        raise SessionStoreUnavailable("malformed reply from the session store") from exc
 
 
 def _is_session_id(value: object) -> TypeGuard[str]:

@@ -132,3 +132,20 @@ def test_the_async_client_serves_many_requests_at_once_from_the_start(
         return users
 
     assert run_alone(scenario()) == ["alice"] * 160
+
+
+def test_the_async_client_gives_up_at_start_up_within_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listening: start-up retries until its deadline, then raises a store error."""
+    import time
+
+    from snippets.scaling import connect_cluster as module
+    from snippets.sessions.redis_errors import REDIS_ERRORS
+    from tools.redis_server import free_port
+
+    monkeypatch.setattr(module, "STARTUP_SECONDS", 0.5)
+    started = time.monotonic()
+    with pytest.raises(REDIS_ERRORS):
+        run_alone(module.connect_cluster_async(f"redis://127.0.0.1:{free_port()}/0"))
+    assert 0.5 <= time.monotonic() - started < 10
