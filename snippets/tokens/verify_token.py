@@ -110,7 +110,16 @@ def _b64decode(segment: bytes) -> bytes:
 # The cache is bounded; a flood of distinct headers only evicts entries, never grows it.
 _HEADERS: dict[bytes, dict[str, Any]] = {}
 _HEADERS_MAX = 64
-_HEADERS_LOCK = threading.Lock()
+_HEADER_CACHED_BYTES = 512  # a longer header is checked every time, never kept
+_CACHE_LOCK = threading.Lock()
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Keep ``value`` under ``key``; once ``limit`` are held, drop the oldest."""
+    with _CACHE_LOCK:
+        if len(cache) >= limit:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
 
 
 def _header(segment: bytes) -> dict[str, Any]:
@@ -122,11 +131,8 @@ def _header(segment: bytes) -> dict[str, Any]:
         raise TokenError("critical header extensions are not supported")
     if not isinstance(header.get("kid", ""), str):
         raise TokenError("malformed token")
-    if len(segment) <= 512:
-        with _HEADERS_LOCK:
-            if len(_HEADERS) >= _HEADERS_MAX:
-                _HEADERS.pop(next(iter(_HEADERS)))
-            _HEADERS[segment] = dict(header)
+    if len(segment) <= _HEADER_CACHED_BYTES:
+        _remember(_HEADERS, segment, dict(header), _HEADERS_MAX)
     return header
 
 
@@ -158,7 +164,6 @@ def parse_strictly(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
 _ALGORITHMS = jwt.algorithms.get_default_algorithms()
 _PREPARED: dict[tuple[str, int], tuple[Any, Any]] = {}
 _PREPARED_MAX = 64
-_PREPARED_LOCK = threading.Lock()
 
 
 def _prepared_key(algorithm: str, key: Any) -> Any:
@@ -168,10 +173,7 @@ def _prepared_key(algorithm: str, key: Any) -> Any:
         return entry[1]
     check_key(algorithm, key)  # ValueError: the key does not belong to the algorithm
     prepared = _ALGORITHMS[algorithm].prepare_key(key)
-    with _PREPARED_LOCK:
-        if len(_PREPARED) >= _PREPARED_MAX:
-            _PREPARED.pop(next(iter(_PREPARED)))
-        _PREPARED[slot] = (key, prepared)
+    _remember(_PREPARED, slot, (key, prepared), _PREPARED_MAX)
     return prepared
 
 
