@@ -76,3 +76,12 @@ def mkdocs_config() -> dict[str, Any]:
     """mkdocs.yml, parsed."""
     config: dict[str, Any] = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_ConfigLoader)  # noqa: S506
     return config
+
+
+def nav_pages(nav: list[Any] | None = None) -> list[str]:
+    """The page files of mkdocs.yml's nav, in order, with its sections flattened."""
+    pages: list[str] = []
+    for item in mkdocs_config()["nav"] if nav is None else nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages += nav_pages(value) if isinstance(value, list) else [value]
+    return pages

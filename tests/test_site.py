@@ -13,24 +13,30 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from tests.browser import PageWatch
-from tests.helpers import mkdocs_config
+from tests.helpers import ROOT, mkdocs_config, nav_pages, snippet_files
 from tests.site_server import PAGES_PREFIX, serve_as_project_site
 
 
 def test_strict_build_has_every_page(built_site: Path) -> None:
     config = mkdocs_config()
     assert config["strict"] is True
-    pages = [next(iter(item.values())) for item in config["nav"]]
-    for page in pages:
-        out = "index.html" if page == "index.md" else f"{page.removesuffix('.md')}/index.html"
-        assert (built_site / out).is_file(), out
-    reference = (built_site / "reference" / "index.html").read_text()
-    assert "issue_token" in reference and "read_session" in reference
+    for page in nav_pages():
+        out = page.removesuffix(".md").removesuffix("index").rstrip("/")
+        assert (built_site / out / "index.html").is_file(), page
+
+
+def test_the_api_reference_documents_every_module_on_its_packages_page(built_site: Path) -> None:
+    """One reference page per package of snippets/, and each documents all of its modules."""
+    reference = built_site / "reference"
+    for module in snippet_files():
+        dotted = ".".join(module.relative_to(ROOT).with_suffix("").parts)
+        page = reference / module.parent.name / "index.html"
+        assert f'id="{dotted}"' in page.read_text(), (dotted, page)
 
 
 def test_zensical_builds_the_same_config(zensical_site: Path) -> None:
     """Zensical (Material's successor) must build the unchanged mkdocs.yml."""
-    assert "issue_token" in (zensical_site / "reference" / "index.html").read_text()
+    assert "issue_token" in (zensical_site / "reference" / "quickstart" / "index.html").read_text()
     text = (zensical_site / "quickstart" / "index.html").read_text()
     assert "signature verification failed" in text
 
@@ -155,3 +161,45 @@ def test_every_page_has_its_own_description(built_site: Path) -> None:
     duplicates = {d for d in found.values() if list(found.values()).count(d) > 1}
     assert not duplicates, duplicates
     assert all(50 <= len(d) <= 200 for d in found.values()), found
+
+
+# Each code block's state: whether its code is rendered (not skipped by content-visibility)
+# and whether Material has mounted it (its copy button).
+_CODE_BLOCKS = """() => [...document.querySelectorAll(".md-content .highlight > pre")]
+    .filter(pre => pre.checkVisibility())
+    .map(pre => ({
+        rendered: pre.checkVisibility({contentVisibilityAuto: true}),
+        mounted: pre.querySelector("button.md-code__button, button.md-clipboard") !== null,
+    }))"""
+
+
+def test_a_long_page_renders_and_mounts_its_code_blocks_when_they_come_near(
+    browser: Browser, site_url: str
+) -> None:
+    """docs/stylesheets/extra.css skips the rendering of code blocks far from the screen, and
+    `content.lazy` (a Material feature flag its documentation does not list) mounts a block
+    when it is first seen. If either stops working, the blocks far below the first screen
+    are rendered or mounted at load, and this fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watch = PageWatch(page)
+    assert watch.visit(site_url + "when-to-use-sessions/").ok
+    page.wait_for_timeout(500)  # Material mounts what it mounts at load within a frame or two
+    at_load = page.evaluate(_CODE_BLOCKS)
+    assert len(at_load) > 10, at_load
+    far = at_load[-5:]
+    assert not any(block["rendered"] or block["mounted"] for block in far), at_load
+    page.evaluate(
+        """() => [...document.querySelectorAll(".md-content .highlight > pre")]
+            .filter(pre => pre.checkVisibility()).at(-1).dataset.test = 'last-shown-block'"""
+    )
+    last = page.locator('[data-test="last-shown-block"]')
+    last.scroll_into_view_if_needed()
+    last.locator("button").first.wait_for(state="attached", timeout=10_000)  # mounted once seen
+    assert page.evaluate(_CODE_BLOCKS)[-1] == {"rendered": True, "mounted": True}
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+    # seen once, a block keeps its button; off screen again, its rendering is skipped again
+    assert page.evaluate(_CODE_BLOCKS)[-1] == {"rendered": False, "mounted": True}
+    assert not watch.problems, watch.problems
+    context.close()
