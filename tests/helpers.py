@@ -85,3 +85,12 @@ def nav_pages(nav: list[Any] | None = None) -> list[str]:
         value = next(iter(item.values())) if isinstance(item, dict) else item
         pages += nav_pages(value) if isinstance(value, list) else [value]
     return pages
+
+
+def served_path(page: str) -> str:
+    """Where the site serves a page file of docs/: "" for index.md, "faq/" for faq.md and
+    "reference/" for reference/index.md."""
+    stem = page.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        stem = stem.removesuffix("index").rstrip("/")
+    return f"{stem}/" if stem else ""

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.browser import PageWatch
-from tests.helpers import ROOT, nav_pages
+from tests.helpers import ROOT, nav_pages, served_path
 from tests.site_server import serve
 from tests.test_site import site_pages
 
@@ -75,10 +75,7 @@ def zensical_url(zensical_site: Path) -> Iterator[str]:
 
 def _nav_pages() -> list[str]:
     """Every page of the nav, as the path it is served at ("" for the home page)."""
-    return [
-        "" if p == "index.md" else p.removesuffix("index.md").removesuffix(".md").rstrip("/") + "/"
-        for p in nav_pages()
-    ]
+    return [served_path(page) for page in nav_pages()]
 
 
 PAGES = _nav_pages()

@@ -13,7 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from tests.browser import PageWatch
-from tests.helpers import ROOT, mkdocs_config, nav_pages, snippet_files
+from tests.helpers import ROOT, mkdocs_config, nav_pages, served_path, snippet_files
 from tests.site_server import PAGES_PREFIX, serve_as_project_site
 
 
@@ -21,8 +21,7 @@ def test_strict_build_has_every_page(built_site: Path) -> None:
     config = mkdocs_config()
     assert config["strict"] is True
     for page in nav_pages():
-        out = page.removesuffix(".md").removesuffix("index").rstrip("/")
-        assert (built_site / out / "index.html").is_file(), page
+        assert (built_site / served_path(page) / "index.html").is_file(), page
 
 
 def test_the_api_reference_documents_every_module_on_its_packages_page(built_site: Path) -> None:
