@@ -461,7 +461,7 @@ def session_read_fragment(d: dict[str, Any]) -> str:
         "per-round ratios. Redis ran "
         f"{fmt_us(s['writes_per_1000_validations'])} writes per "
         f"{fmt_int(s['per_validations'])} validations during the timed rounds, and "
-        f"{fmt_us(s['writes_per_1000_validations_in_a_minute'])} per "
+        f"{fmt_us(s['writes_per_1000_validations_in_continuous_use'])} per "
         f"{fmt_int(s['per_validations'])} for one session validated "
         f"{fmt_int(s['validations_per_minute'])} times a minute for "
         f"{fmt_int(s['continuous_minutes'])} minutes of the store's clock: validation writes "
