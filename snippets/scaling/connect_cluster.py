@@ -29,7 +29,7 @@ from redis.retry import Retry
 
 from snippets.sessions.redis_errors import REDIS_ERRORS
 
-STARTUP_SECONDS = 5.0  # how long connect_cluster_async keeps trying at start-up
+STARTUP_SECONDS = 5.0  # how long both connect functions keep trying at start-up
 
 # --8<-- [end:setup]
 
@@ -38,6 +38,8 @@ STARTUP_SECONDS = 5.0  # how long connect_cluster_async keeps trying at start-up
 def connect_cluster(url: str) -> RedisCluster:
     """Return a cluster client with short timeouts and a few quick retries.
 
+    Call it once, at start-up: the client learns the slot map before it is returned.
+
     Args:
         url: The ``redis://`` URL of any node; the client learns the others from it.
 
@@ -45,12 +47,23 @@ def connect_cluster(url: str) -> RedisCluster:
         A client that follows MOVED/ASK redirections and a failover's new slot map, and
         gives up within about a second when a slot has no reachable master.
     """
-    return RedisCluster.from_url(
-        url,
-        socket_connect_timeout=0.25,
-        socket_timeout=0.25,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=3),
-    )
+    # Start-up may wait where a request may not: a busy moment that outlasts the short
+    # timeouts below is retried until STARTUP_SECONDS have passed, then raised.
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            return RedisCluster.from_url(
+                url,
+                socket_connect_timeout=0.25,
+                socket_timeout=0.25,
+                retry=Retry(
+                    ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=3
+                ),
+            )
+        except REDIS_ERRORS:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 # --8<-- [end:connect]

@@ -138,8 +138,6 @@ def test_the_async_client_gives_up_at_start_up_within_its_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nothing listening: start-up retries until its deadline, then raises a store error."""
-    import time
-
     from snippets.scaling import connect_cluster as module
     from snippets.sessions.redis_errors import REDIS_ERRORS
     from tools.redis_server import free_port
@@ -148,4 +146,19 @@ def test_the_async_client_gives_up_at_start_up_within_its_deadline(
     started = time.monotonic()
     with pytest.raises(REDIS_ERRORS):
         run_alone(module.connect_cluster_async(f"redis://127.0.0.1:{free_port()}/0"))
+    assert 0.5 <= time.monotonic() - started < 10
+
+
+def test_the_sync_client_gives_up_at_start_up_within_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same start-up deadline for the sync client, which connects in its constructor."""
+    from snippets.scaling import connect_cluster as module
+    from snippets.sessions.redis_errors import REDIS_ERRORS
+    from tools.redis_server import free_port
+
+    monkeypatch.setattr(module, "STARTUP_SECONDS", 0.5)
+    started = time.monotonic()
+    with pytest.raises(REDIS_ERRORS):
+        module.connect_cluster(f"redis://127.0.0.1:{free_port()}/0")
     assert 0.5 <= time.monotonic() - started < 10
