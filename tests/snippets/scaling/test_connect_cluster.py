@@ -134,31 +134,22 @@ def test_the_async_client_serves_many_requests_at_once_from_the_start(
     assert run_alone(scenario()) == ["alice"] * 160
 
 
-def test_the_async_client_gives_up_at_start_up_within_its_deadline(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_start_up_gives_up_within_its_deadline(
+    flavour: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing listening: start-up retries until its deadline, then raises a store error."""
+    """Nothing listening: start-up retries until its deadline, then raises a store error.
+    The sync client connects in its constructor, the async one in ``initialize``."""
     from snippets.scaling import connect_cluster as module
     from snippets.sessions.redis_errors import REDIS_ERRORS
     from tools.redis_server import free_port
 
     monkeypatch.setattr(module, "STARTUP_SECONDS", 0.5)
+    url = f"redis://127.0.0.1:{free_port()}/0"
     started = time.monotonic()
     with pytest.raises(REDIS_ERRORS):
-        run_alone(module.connect_cluster_async(f"redis://127.0.0.1:{free_port()}/0"))
-    assert 0.5 <= time.monotonic() - started < 10
-
-
-def test_the_sync_client_gives_up_at_start_up_within_its_deadline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The same start-up deadline for the sync client, which connects in its constructor."""
-    from snippets.scaling import connect_cluster as module
-    from snippets.sessions.redis_errors import REDIS_ERRORS
-    from tools.redis_server import free_port
-
-    monkeypatch.setattr(module, "STARTUP_SECONDS", 0.5)
-    started = time.monotonic()
-    with pytest.raises(REDIS_ERRORS):
-        module.connect_cluster(f"redis://127.0.0.1:{free_port()}/0")
+        if flavour == "sync":
+            module.connect_cluster(url)
+        else:
+            run_alone(module.connect_cluster_async(url))
     assert 0.5 <= time.monotonic() - started < 10
