@@ -76,6 +76,39 @@ def _axe(page: Page) -> list[dict[str, object]]:
     return result
 
 
+# What stays on screen while a reader scrolls: the header, both sidebars (toc.follow scrolls
+# the table of contents to the heading being read) and the back-to-top button.
+_FIXED_PARTS = [[".md-header"], [".md-sidebar"], [".md-top"]]
+
+# Until no transition runs (the back-to-top button fades in), for at most five seconds.
+_SETTLED = """async () => {
+    const deadline = Date.now() + 5000;
+    do { await new Promise(r => setTimeout(r, 250)); }
+    while (document.getAnimations().length && Date.now() < deadline);
+}"""
+
+
+def _axe_at_the_end(page: Page) -> list[dict[str, object]]:
+    """axe over what stays on screen once a reader has scrolled to the end of the page and
+    back up a little: a sticky or following part can cover what it did not cover at the
+    top. Called after `_axe`, which has put axe and the rendering style on the page."""
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.evaluate(_SETTLED)
+    page.mouse.wheel(0, -400)  # scrolling up shows the back-to-top button
+    page.evaluate(_SETTLED)
+    result: list[dict[str, object]] = page.evaluate(
+        """async ([tags, parts]) => (await axe.run({include: parts}, {
+               runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
+           })).violations.map(v => ({
+               id: v.id, impact: v.impact, at: "the end of the page",
+               where: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+               why: v.nodes.slice(0, 3).map(n => n.failureSummary),
+           }))""",
+        [AXE_TAGS, _FIXED_PARTS],
+    )
+    return result
+
+
 @pytest.fixture(scope="module")
 def zensical_url(zensical_site: Path) -> Iterator[str]:
     with serve(zensical_site) as url:
@@ -120,7 +153,8 @@ def test_the_page_loads_cleanly_and_passes_axe(
     rel: str,
 ) -> None:
     """The page, in one palette, at 1280 px: no error, no failed or foreign request, no code
-    block wider than the page, and no axe violation but the allowed ones."""
+    block wider than the page, and no axe violation but the allowed ones, at the top of the
+    page and, for what stays on screen, at its end."""
     url: str = request.getfixturevalue("site_url" if builder == "mkdocs" else "zensical_url")
     page = contexts[color_scheme].new_page()
     watch = PageWatch(page)
@@ -134,6 +168,7 @@ def test_the_page_loads_cleanly_and_passes_axe(
         if too_wide:
             found.append(f"code wider than the page at 1280 px: {too_wide}")
         found += [v for v in _axe(page) if v["id"] not in ALLOWED]
+        found += [v for v in _axe_at_the_end(page) if v["id"] not in ALLOWED]
     finally:
         page.close()
     assert not found, found
