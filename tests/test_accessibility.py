@@ -54,6 +54,17 @@ _DROP_COLLAPSED = """() => document.querySelectorAll("details:not([open])").forE
 _RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
 
 
+# axe over the whole document, or over the parts named (a list of selector lists); each
+# violation with the first three nodes, where they are and why they fail.
+_AXE_RUN = """async ([tags, parts]) => (await axe.run(parts ? {include: parts} : document, {
+        runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
+    })).violations.map(v => ({
+        id: v.id, impact: v.impact,
+        where: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+        why: v.nodes.slice(0, 3).map(n => n.failureSummary),
+    }))"""
+
+
 def _axe(page: Page) -> list[dict[str, object]]:
     if not AXE.is_file():
         pytest.fail(
@@ -63,16 +74,7 @@ def _axe(page: Page) -> list[dict[str, object]]:
     page.evaluate(_DROP_COLLAPSED)
     page.add_style_tag(content=_RENDER_EVERYTHING)
     page.add_script_tag(path=str(AXE))
-    result: list[dict[str, object]] = page.evaluate(
-        """async (tags) => (await axe.run(document, {
-               runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
-           })).violations.map(v => ({
-               id: v.id, impact: v.impact,
-               where: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-               why: v.nodes.slice(0, 3).map(n => n.failureSummary),
-           }))""",
-        AXE_TAGS,
-    )
+    result: list[dict[str, object]] = page.evaluate(_AXE_RUN, [AXE_TAGS, None])
     return result
 
 
@@ -96,17 +98,8 @@ def _axe_at_the_end(page: Page) -> list[dict[str, object]]:
     page.evaluate(_SETTLED)
     page.mouse.wheel(0, -400)  # scrolling up shows the back-to-top button
     page.evaluate(_SETTLED)
-    result: list[dict[str, object]] = page.evaluate(
-        """async ([tags, parts]) => (await axe.run({include: parts}, {
-               runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
-           })).violations.map(v => ({
-               id: v.id, impact: v.impact, at: "the end of the page",
-               where: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-               why: v.nodes.slice(0, 3).map(n => n.failureSummary),
-           }))""",
-        [AXE_TAGS, _FIXED_PARTS],
-    )
-    return result
+    result: list[dict[str, object]] = page.evaluate(_AXE_RUN, [AXE_TAGS, _FIXED_PARTS])
+    return [{**v, "at": "the end of the page"} for v in result]
 
 
 @pytest.fixture(scope="module")
